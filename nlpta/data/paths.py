@@ -1,0 +1,87 @@
+"""Where corpora live, and opening plain or gzip-compressed files alike."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+from ..errors import DataNotFoundError
+
+ENV_VAR = "NLPTA_DATA"
+
+
+def _default_roots() -> list[Path]:
+    here = Path(__file__).resolve()
+    # <checkout>/nlpta/data/paths.py -> <checkout>/../shared/data
+    checkout = here.parents[2]
+    roots = [checkout.parent / "shared" / "data", Path.cwd().parent / "shared" / "data"]
+    out: list[Path] = []
+    for r in roots:
+        if r not in out:
+            out.append(r)
+    return out
+
+
+def data_root(must_exist: bool = False) -> Path:
+    """Return the data root: ``$NLPTA_DATA`` if set, else ``../shared/data`` beside the checkout.
+
+    Args:
+        must_exist: raise :class:`DataNotFoundError` (naming where it looked) if the folder is missing.
+    """
+    env = os.environ.get(ENV_VAR)
+    if env:
+        root = Path(env).expanduser()
+        if must_exist and not root.is_dir():
+            raise DataNotFoundError(
+                f"{ENV_VAR}={env} is not a folder; point {ENV_VAR} at the folder holding the corpora"
+            )
+        return root
+    candidates = _default_roots()
+    for c in candidates:
+        if c.is_dir():
+            return c
+    if must_exist:
+        raise DataNotFoundError(
+            "no data root found; looked in "
+            + ", ".join(str(c) for c in candidates)
+            + f". Set {ENV_VAR} to the folder holding the corpora (see README), "
+            "or run `nlpta data fetch NAME` where there is internet"
+        )
+    return candidates[0]
+
+
+def find_file(path: str | Path) -> Path:
+    """Return ``path`` if it exists, else ``path + '.gz'``, else ``path`` without ``.gz``.
+
+    Raises:
+        DataNotFoundError: neither exists; the message names both.
+    """
+    p = Path(path)
+    if p.exists():
+        return p
+    gz = p.with_name(p.name + ".gz")
+    if gz.exists():
+        return gz
+    if p.suffix == ".gz" and p.with_suffix("").exists():
+        return p.with_suffix("")
+    raise DataNotFoundError(f"file not found (also tried {gz.name})", path=p)
+
+
+def open_text(path: str | Path, encoding: str = "utf-8", newline: str | None = None) -> io.TextIOBase:
+    """Open a plain or ``.gz`` file for reading text (gzip is detected by magic bytes)."""
+    p = find_file(path)
+    with open(p, "rb") as fh:
+        magic = fh.read(2)
+    if magic == b"\x1f\x8b":
+        return io.TextIOWrapper(gzip.open(p, "rb"), encoding=encoding, errors="strict", newline=newline)
+    return open(p, encoding=encoding, newline=newline)
+
+
+def read_lines(path: str | Path, encoding: str = "utf-8") -> Iterator[tuple[int, str]]:
+    """Yield ``(line_number, line)`` (1-based, without the trailing newline), splitting on ``\\n`` only."""
+    with open_text(path, encoding=encoding, newline="\n") as fh:
+        for i, line in enumerate(fh, start=1):
+            yield i, line.rstrip("\n").rstrip("\r")
