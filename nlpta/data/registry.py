@@ -48,6 +48,8 @@ class Corpus:
     expected: dict[str, int] = field(default_factory=dict)
     default_splits: tuple[str, ...] | None = None
     labeled_splits: tuple[str, ...] | None = None
+    seeded_split: bool = False
+    """True if train/test are drawn with ``split_seed`` (no canonical split)."""
 
     def available(self, root: Path | None = None) -> bool:
         return ((root or data_root()) / self.path).exists()
@@ -274,7 +276,7 @@ for _d in MDSD_DOMAINS:
         "unlabeled: HATN + FDU-MTL pools minus every labeled review)",
         splits=("train", "test", "all", "unlabeled"), path=f"sentiment/blitzer_mdsd/raw/{_d}",
         loader=_mdsd_loader(_d), domains=(_d,), expected={"all": 2000, "train": 1600, "test": 400},
-        default_splits=("all",), labeled_splits=("train", "test", "all"),
+        default_splits=("all",), labeled_splits=("train", "test", "all"), seeded_split=True,
     ))
     register(Corpus(
         name=f"mdsd-acl:{_d}", task="sentiment", lang="en",

@@ -79,7 +79,13 @@ def task_of(ds: datasets.Dataset) -> str:
 
 
 def strip_labels(ds: datasets.Dataset) -> datasets.Dataset:
-    """Return ``ds`` without labels (``upos`` emptied, or ``label`` set to -1)."""
-    if task_of(ds) == "pos":
-        return ds.map(lambda r: {"upos": [], "xpos": []}, desc=None)
-    return ds.map(lambda r: {"label": UNLABELED}, desc=None)
+    """Return ``ds`` without labels (``upos``/``xpos`` emptied, or ``label`` set to -1)."""
+    was_disabled = datasets.utils.logging.is_progress_bar_enabled() is False
+    datasets.disable_progress_bars()
+    try:
+        if task_of(ds) == "pos":
+            return ds.map(lambda r: {"upos": [], "xpos": []})
+        return ds.map(lambda r: {"label": UNLABELED})
+    finally:
+        if not was_disabled:
+            datasets.enable_progress_bars()

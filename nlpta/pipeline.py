@@ -1,0 +1,176 @@
+"""Run a transfer task end to end: load -> fit -> predict -> evaluate -> write the run folder.
+
+The run folder holds ``metrics.json`` (accuracy per seed, per domain, mean and 95% CI over
+seeds, timing, versions), ``predictions.jsonl`` (one line per target row and seed),
+``report.md`` (for a person) and ``task.yaml`` (the resolved task, to rerun it).
+"""
+
+from __future__ import annotations
+
+import logging
+import platform
+import shlex
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from . import __version__
+from .evaluators.metrics import evaluate_predictions, mean_ci
+from .io import atomic_write_json, atomic_write_jsonl, atomic_write_text
+from .methods import get_method
+from .tasks import TaskSpec, TransferTask, load_task
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class RunResult:
+    """What :func:`run_task` returns: the metrics dict and the run folder."""
+
+    metrics: dict[str, Any]
+    out_dir: Path
+
+    @property
+    def accuracy(self) -> float:
+        return self.metrics["summary"]["accuracy"]["mean"]
+
+
+def versions() -> dict[str, str]:
+    import datasets
+    import numpy
+    import sklearn
+
+    return {"nlpta": __version__, "python": platform.python_version(), "numpy": numpy.__version__,
+            "scikit-learn": sklearn.__version__, "datasets": datasets.__version__}
+
+
+def run_task(
+    task: TaskSpec | str | Path,
+    method: str | None = None,
+    seeds: list[int] | None = None,
+    out_dir: str | Path | None = None,
+    params: dict[str, Any] | None = None,
+    save_model: bool = False,
+    write: bool = True,
+) -> RunResult:
+    """Run ``task`` (a :class:`TaskSpec` or a YAML path) with ``method`` over ``seeds``.
+
+    Args:
+        method: overrides the task file's method (its params then apply only if the method is the same).
+        seeds: override the task file's seeds.
+        out_dir: run folder (default ``runs/<task>-<method>``).
+        params: method parameters, merged over the task file's.
+        save_model: also write the fitted model of each seed (``model-seed<S>/``).
+        write: write the run folder (``False`` returns the metrics only).
+
+    Returns:
+        a :class:`RunResult`; ``metrics["summary"]["accuracy"]`` has mean, low, high over seeds.
+    """
+    spec = load_task(task) if isinstance(task, str | Path) else task
+    m_name = method or spec.method
+    m_params = dict(spec.params) if m_name == spec.method else {}
+    m_params.update(params or {})
+    seeds = list(seeds or spec.seeds)
+    out = Path(out_dir) if out_dir else Path("runs") / f"{spec.name}-{m_name}"
+    per_seed: list[dict] = []
+    pred_rows: list[dict] = []
+    data_info: dict[str, Any] = {}
+    t_all = time.perf_counter()
+    for seed in seeds:
+        t0 = time.perf_counter()
+        tt = TransferTask(spec, seed=seed)
+        t_load = time.perf_counter() - t0
+        model = get_method(m_name, spec.task, seed=seed, **m_params)
+        t0 = time.perf_counter()
+        model.fit(tt)
+        t_fit = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        preds = model.predict(tt.target)
+        t_pred = time.perf_counter() - t0
+        ev = evaluate_predictions(tt.target, preds, seed=seed)
+        n_units = ev["n"]
+        ev.update(seed=seed, load_seconds=t_load, fit_seconds=t_fit, predict_seconds=t_pred,
+                  predict_per_second=n_units / t_pred if t_pred > 0 else None)
+        per_seed.append(ev)
+        log.info("%s %s seed %d: accuracy %.4f (fit %.1fs)", spec.name, m_name, seed, ev["accuracy"], t_fit)
+        data_info = {
+            "source": {"spec": spec.source.describe(), "rows": len(tt.source)},
+            "target": {"spec": spec.target.describe(), "rows": len(tt.target)},
+        }
+        if tt.unlabeled is not None:
+            data_info["unlabeled"] = {"spec": spec.unlabeled.describe(), "rows": len(tt.unlabeled)}
+        if tt.target_labeled is not None:
+            data_info["target_labeled"] = {"spec": spec.target_labeled.describe(), "rows": len(tt.target_labeled)}
+        gold_col = "upos" if spec.task == "pos" else "label"
+        for rid, dom, gold, p in zip(tt.target["id"], tt.target["domain"], tt.target[gold_col], preds, strict=True):
+            pred_rows.append({"seed": seed, "id": rid, "domain": dom, "gold": gold, "pred": p})
+        if save_model and write:
+            model.save(out / f"model-seed{seed}")
+    summary = {"accuracy": mean_ci([r["accuracy"] for r in per_seed])}
+    domains = sorted({d for r in per_seed for d in r["per_domain"]})
+    summary["per_domain"] = {
+        d: mean_ci([r["per_domain"][d]["accuracy"] for r in per_seed if d in r["per_domain"]]) for d in domains
+    }
+    metrics = {
+        "task": spec.name, "kind": spec.task, "method": m_name, "params": m_params, "seeds": seeds,
+        "unit": "token" if spec.task == "pos" else "document",
+        "data": data_info, "runs": per_seed, "summary": summary,
+        "seconds": time.perf_counter() - t_all, "versions": versions(),
+        "command": " ".join(shlex.quote(a) for a in sys.argv) if sys.argv and "nlpta" in sys.argv[0] else None,
+    }
+    if write:
+        out.mkdir(parents=True, exist_ok=True)
+        atomic_write_json(out / "metrics.json", metrics)
+        atomic_write_jsonl(out / "predictions.jsonl", pred_rows)
+        atomic_write_text(out / "task.yaml", yaml.safe_dump({**spec.to_dict(), "method": m_name, "params": m_params,
+                                                             "seeds": seeds}, sort_keys=False, allow_unicode=True))
+        atomic_write_text(out / "report.md", render_report(metrics, spec))
+    return RunResult(metrics=metrics, out_dir=out)
+
+
+def _pct(x: float) -> str:
+    return f"{100 * x:.2f}"
+
+
+def render_report(metrics: dict, spec: TaskSpec) -> str:
+    """A readable Markdown report of one run folder."""
+    s = metrics["summary"]["accuracy"]
+    lines = [
+        f"# {metrics['task']} — method `{metrics['method']}`",
+        "",
+        spec.description or "",
+        "",
+        f"**Accuracy ({metrics['unit']}-level): {_pct(s['mean'])}** "
+        + (f"± {_pct(s['half_width'])} (95% CI over {s['n']} seeds, Student t)" if s["n"] > 1 else "(one seed)"),
+        "",
+        "## Data",
+        "",
+        "| role | selection | rows |",
+        "|---|---|---:|",
+    ]
+    for role, info in metrics["data"].items():
+        lines.append(f"| {role} | `{info['spec']}` | {info['rows']} |")
+    lines += ["", "## Runs", "", "| seed | accuracy | bootstrap 95% CI | n | fit s | predict s |",
+              "|---:|---:|---|---:|---:|---:|"]
+    for r in metrics["runs"]:
+        lines.append(f"| {r['seed']} | {_pct(r['accuracy'])} | {_pct(r['ci95'][0])}–{_pct(r['ci95'][1])} | {r['n']} "
+                     f"| {r['fit_seconds']:.1f} | {r['predict_seconds']:.2f} |")
+    pd = metrics["summary"]["per_domain"]
+    if len(pd) > 1:
+        lines += ["", "## Per target domain", "", "| domain | accuracy (mean over seeds) |", "|---|---:|"]
+        for d, v in pd.items():
+            lines.append(f"| {d} | {_pct(v['mean'])} |")
+    if metrics["kind"] == "pos" and metrics["runs"]:
+        tags = metrics["runs"][0].get("per_tag", {})
+        lines += ["", f"## Per gold tag (seed {metrics['runs'][0]['seed']})", "", "| tag | recall | n |", "|---|---:|---:|"]
+        for t, v in sorted(tags.items(), key=lambda kv: -kv[1]["n"]):
+            lines.append(f"| {t} | {_pct(v['accuracy'])} | {v['n']} |")
+    lines += ["", "## Parameters", "", "```yaml", yaml.safe_dump(metrics["params"] or {}, sort_keys=True).strip(), "```",
+              "", f"Ran in {metrics['seconds']:.1f} s with " + ", ".join(f"{k} {v}" for k, v in metrics["versions"].items()) + "."]
+    if metrics.get("command"):
+        lines += ["", f"Command: `{metrics['command']}`"]
+    return "\n".join(lines) + "\n"
