@@ -1,0 +1,108 @@
+"""`nlpta run` end to end: on files written by the test (no corpus needed) and on a tiny real task."""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+import pytest
+
+from nlpta.cli import main
+from nlpta.pipeline import run_task
+from nlpta.tasks import DataSpec, TaskSpec, TransferTask
+
+POS_WORDS = ["great", "excellent", "love", "perfect", "wonderful", "sturdy"]
+NEG_WORDS = ["awful", "broken", "terrible", "waste", "refund", "flimsy"]
+FILLER = ["the", "it", "this", "product", "was", "really", "and", "i", "very", "a"]
+
+
+def _reviews(path: Path, n: int, seed: int) -> None:
+    rng = random.Random(seed)
+    lines = ["text\tlabel"]
+    for i in range(n):
+        y = i % 2
+        words = rng.choices(FILLER, k=8) + rng.choices(POS_WORDS if y else NEG_WORDS, k=2)
+        rng.shuffle(words)
+        lines.append(" ".join(words) + f"\t{y}")
+    path.write_text("\n".join(lines) + "\n")
+
+
+def test_run_on_files_writes_run_folder(tmp_path):
+    _reviews(tmp_path / "src.tsv", 200, 1)
+    _reviews(tmp_path / "tgt.tsv", 80, 2)
+    task = tmp_path / "task.yaml"
+    task.write_text(
+        "name: toy\ntask: sentiment\nsource: {corpus: src.tsv}\ntarget: {corpus: tgt.tsv}\nseeds: [1, 2]\n"
+    )
+    out = tmp_path / "run"
+    rc = main(["run", str(task), "--out", str(out)])
+    assert rc == 0
+    m = json.loads((out / "metrics.json").read_text())
+    assert m["task"] == "toy" and m["method"] == "none" and m["seeds"] == [1, 2]
+    assert m["summary"]["accuracy"]["n"] == 2
+    assert m["summary"]["accuracy"]["mean"] > 0.9  # the planted words separate the classes
+    assert m["runs"][0]["n"] == 80
+    preds = [json.loads(x) for x in (out / "predictions.jsonl").read_text().splitlines()]
+    assert len(preds) == 160 and {p["seed"] for p in preds} == {1, 2}
+    report = (out / "report.md").read_text()
+    assert "toy" in report and "Accuracy" in report
+    assert (out / "task.yaml").exists()
+
+
+def test_run_bad_method_exits_2(tmp_path, capsys):
+    _reviews(tmp_path / "a.tsv", 20, 1)
+    task = tmp_path / "task.yaml"
+    task.write_text("name: toy\ntask: sentiment\nsource: {corpus: a.tsv}\ntarget: {corpus: a.tsv}\n")
+    rc = main(["run", str(task), "--method", "nope", "--out", str(tmp_path / "o")])
+    assert rc == 2
+    assert "unknown method 'nope'" in capsys.readouterr().err
+
+
+def test_tiny_real_pos_task(tmp_path, data_root):
+    spec = TaskSpec(
+        name="tiny-pos", task="pos",
+        source=DataSpec("ud:en_ewt", split="train", domain="email", limit=300),
+        target=DataSpec("ud:en_ewt", split="test", domain="reviews", limit=100),
+        seeds=[1],
+    )
+    r = run_task(spec, out_dir=tmp_path / "pos")
+    acc = r.accuracy
+    assert 0.70 < acc < 0.99
+    m = json.loads((tmp_path / "pos" / "metrics.json").read_text())
+    assert m["unit"] == "token" and set(m["summary"]["per_domain"]) == {"reviews"}
+    assert "NOUN" in m["runs"][0]["per_tag"]
+
+
+def test_tiny_real_sentiment_in_domain_beats_chance(tmp_path, data_root):
+    spec = TaskSpec(
+        name="tiny-senti", task="sentiment",
+        source=DataSpec("mdsd:books", split="train", limit=400),
+        target=DataSpec("mdsd:kitchen", split="test"),
+        seeds=[1, 2],
+        params={"Cs": [10.0]},
+    )
+    none = run_task(spec, write=False)
+    ind = run_task(spec, method="in-domain", write=False)
+    assert none.metrics["runs"][0]["n"] == 400
+    assert none.accuracy > 0.6
+    # in-domain (1,600 kitchen reviews) beats books-trained with 400 reviews
+    assert ind.accuracy > none.accuracy
+
+
+def test_seed_sets_blitzer_split(data_root):
+    spec = TaskSpec(name="s", task="sentiment", source=DataSpec("mdsd:books", split="train"),
+                    target=DataSpec("mdsd:kitchen", split="test"))
+    a, b, a2 = TransferTask(spec, seed=1), TransferTask(spec, seed=2), TransferTask(spec, seed=1)
+    assert a.target["id"] == a2.target["id"]
+    assert a.target["id"] != b.target["id"]
+    assert not set(a.source["id"]) & set(a.target["id"])
+
+
+def test_in_domain_without_train_split_is_a_clear_error(data_root):
+    from nlpta.errors import TaskSpecError
+
+    spec = TaskSpec(name="x", task="pos", source=DataSpec("ud:en_ewt", split="train"),
+                    target=DataSpec("ud:de_pud", split="test"))
+    with pytest.raises(TaskSpecError, match="no train split"):
+        spec.target_train()
