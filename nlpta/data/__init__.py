@@ -9,8 +9,23 @@ from .api import PATH_FORMATS, describe, list_corpora, load
 from .conllu import iter_conllu
 from .paths import data_root, open_text
 from .registry import REGISTRY, Corpus, get_corpus
-from .reviews import iter_blitzer_processed, iter_blitzer_raw, iter_fdu_task, iter_lines, iter_table, iter_webis
-from .schema import POS_FEATURES, SENTIMENT_FEATURES, UPOS_TAGS, pos_dataset, sentiment_dataset, strip_labels, task_of
+from .reviews import (
+    iter_blitzer_processed,
+    iter_blitzer_raw,
+    iter_fdu_task,
+    iter_lines,
+    iter_table,
+    iter_webis,
+)
+from .schema import (
+    POS_FEATURES,
+    SENTIMENT_FEATURES,
+    UPOS_TAGS,
+    pos_dataset,
+    sentiment_dataset,
+    strip_labels,
+    task_of,
+)
 from .tagged import ARK_TO_UPOS, UNIVERSAL12_TO_UPOS, UPOS_TO_UNIVERSAL12, iter_ark
 
 __all__ = [

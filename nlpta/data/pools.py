@@ -1,8 +1,8 @@
 """Unlabeled pools for the Blitzer Amazon domains, cleaned of every labeled review.
 
 Blitzer's own ``unlabeled.review`` files are not available; the pool is built from the HATN
-Amazon pool (``amazon5_hatn``, a superset that contains the 2,000 labeled reviews) and FDU-MTL's
-``unlabel`` files. Any pool review that is one of the domain's labeled reviews (so possibly in a
+Amazon pool (``amazon5_hatn``, which shares 135-504 reviews per domain with Blitzer's labeled
+sets) and FDU-MTL's ``unlabel`` files (which repeat some Blitzer test reviews). Any pool review that is one of the domain's labeled reviews (so possibly in a
 test split, whatever the split seed) is removed, and so are duplicates inside the pool. Matching
 ignores case, spacing, punctuation and HTML entities and compares review endings, so a title
 prefix (HATN) or re-tokenization (FDU-MTL) does not hide a test review.

@@ -304,7 +304,7 @@ def _hatn_loader(domain: str) -> Loader:
 for _d in HATN_DOMAINS:
     register(Corpus(
         name=f"amazon5:{_d}", task="sentiment", lang="en",
-        description=f"HATN Amazon pool, {_d} (superset of Blitzer's labeled reviews; exact duplicates dropped)",
+        description=f"HATN Amazon pool, {_d}, 3,000+3,000 (shares some reviews with Blitzer's labeled set; exact duplicates dropped)",
         splits=("all",), path=f"sentiment/amazon5_hatn/{_d}", loader=_hatn_loader(_d), domains=(_d,),
     ))
 

@@ -410,7 +410,7 @@ def iter_table(
         with open_text(path, newline="") as fh:
             reader = csv.reader(fh, delimiter=delim, quoting=csv.QUOTE_MINIMAL if fmt == "csv" else csv.QUOTE_NONE)
             cols: list[str] | None = None
-            idx: dict[str, int] = {}
+            idx: dict[str, int] = {}  # header name -> column index (filled once)
             try:
                 for row in reader:
                     lineno = reader.line_num
@@ -426,7 +426,7 @@ def iter_table(
                     if not row or all(not c.strip() for c in row):
                         continue
 
-                    def get(col):
+                    def get(col, row=row, lineno=lineno, idx=idx):
                         if col is None:
                             return None
                         i = idx[col] if header else int(col)
