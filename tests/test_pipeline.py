@@ -106,3 +106,19 @@ def test_in_domain_without_train_split_is_a_clear_error(data_root):
                     target=DataSpec("ud:de_pud", split="test"))
     with pytest.raises(TaskSpecError, match="no train split"):
         spec.target_train()
+
+
+def test_shipped_sentiment_task_via_cli_reports_pool(tmp_path, data_root, capsys):
+    root = Path(__file__).resolve().parents[1]
+    out = tmp_path / "bk"
+    rc = main(["run", str(root / "tasks" / "senti-books-to-kitchen.yaml"), "--seed", "1", "--param", "Cs=[10.0]",
+               "--out", str(out)])
+    assert rc == 0
+    printed = capsys.readouterr().out
+    assert "accuracy" in printed and str(out / "report.md") in printed
+    m = json.loads((out / "metrics.json").read_text())
+    pool = m["data"]["unlabeled"]["pool"]
+    assert pool["removed_labeled"] > 0 and pool["kept"] == m["data"]["unlabeled"]["rows"]
+    assert m["params"] == {"Cs": [10.0]}
+    assert 0.70 < m["summary"]["accuracy"]["mean"] < 0.90
+    assert "Unlabeled pool" in (out / "report.md").read_text()
