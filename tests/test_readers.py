@@ -228,12 +228,6 @@ def test_conllu_error_rows_before_error_are_yielded(write):
     assert excinfo.value.line == 4
 
 
-@pytest.mark.xfail(
-    reason="BUG paths.open_text reads 'utf-8', not 'utf-8-sig': a leading BOM stays in the first "
-    "line, so '# sent_id' is not seen as a comment and the line fails the column check",
-    raises=FormatError,
-    strict=True,
-)
 def test_conllu_with_utf8_bom(write):
     p = write("bom.conllu", "\ufeff" + GOOD_CONLLU)
     rows = list(iter_conllu(p))
@@ -337,12 +331,6 @@ def test_blitzer_raw_file_ends_inside_record(write):
         list(iter_blitzer_raw(p))
 
 
-@pytest.mark.xfail(
-    reason="BUG reviews.py:157: the end-of-file FormatError names the record's line in the message "
-    "but does not set err.line (line=rec_line is not passed)",
-    raises=AssertionError,
-    strict=True,
-)
 def test_blitzer_raw_file_ends_inside_record_sets_line(write):
     p = write("positive.review", _HEAD + "<review>\n<rating>\n2.0\n</rating>\n")
     with pytest.raises(FormatError) as excinfo:
@@ -492,13 +480,6 @@ def test_load_fdu_path(write, fresh_cache):
     assert unl["label"] == [-1, -1] and unl["text"] == ["fun .", "broke ."]
 
 
-@pytest.mark.xfail(
-    reason="BUG paths.open_text/read_lines decode with errors='strict' and readers let "
-    "UnicodeDecodeError escape (no NlptaError, no line); the real fdu_mtl MR.task.* files are "
-    "cp1252 and dvd.task.train has a broken UTF-8 sequence",
-    raises=UnicodeDecodeError,
-    strict=True,
-)
 def test_fdu_non_utf8_byte_is_read_or_reported_with_line(write):
     p = write("MR.task.train", "1\ta fine film .\n0\tclich\xe9s galore .\n".encode("cp1252"))
     try:
@@ -574,12 +555,6 @@ def test_table_unlabeled(write):
     assert [(r["text"], r["label"]) for r in rows] == [("foo", -1), ("bar", -1)]
 
 
-@pytest.mark.xfail(
-    reason="BUG paths.open_text reads 'utf-8', not 'utf-8-sig': a BOM sticks to the first header "
-    "name (or the first label, as in the real xling21/th/dev.csv.gz)",
-    raises=FormatError,
-    strict=True,
-)
 def test_csv_with_utf8_bom(write):
     p = write("bom.csv", "\ufefftext,label\nhello,1\n")
     assert [r["text"] for r in iter_table(p)] == ["hello"]
@@ -738,12 +713,6 @@ def test_load_registered_corpus_missing_from_root(tmp_path, monkeypatch, fresh_c
     assert excinfo.value.path == str(tmp_path / "sentiment" / "sst2")
 
 
-@pytest.mark.xfail(
-    reason="BUG api.load caches by (name, split, ...) without the data root: after NLPTA_DATA "
-    "changes, load() returns the rows read from the previous root",
-    raises=AssertionError,
-    strict=True,
-)
 def test_load_cache_follows_data_root(tmp_path, monkeypatch, fresh_cache):
     monkeypatch.setenv("NLPTA_DATA", str(make_webis_root(tmp_path / "a", 2)))
     assert len(load("webis:en/books", split="train")) == 2
@@ -751,12 +720,6 @@ def test_load_cache_follows_data_root(tmp_path, monkeypatch, fresh_cache):
     assert len(load("webis:en/books", split="train")) == 5
 
 
-@pytest.mark.xfail(
-    reason="BUG api.load caches a file path by its name only: a file rewritten in the same process "
-    "is not read again and the old rows come back",
-    raises=AssertionError,
-    strict=True,
-)
 def test_load_cache_sees_rewritten_file(tmp_path, fresh_cache):
     p = tmp_path / "data.tsv"
     p.write_text("text\tlabel\na\t1\n")
@@ -782,14 +745,17 @@ def test_load_blitzer_folder_split(write, tmp_path, fresh_cache):
     assert set(train["text"]) | set(test["text"]) == set(every["text"])
 
 
-@pytest.mark.xfail(
-    reason="BUG api._load_path (gen_b): a Blitzer folder loaded with any split other than "
-    "None/'all'/'train' silently returns the test split instead of raising",
-    strict=True,
-)
 def test_load_blitzer_folder_unknown_split(write, tmp_path, fresh_cache):
     folder = tmp_path / "electronics"
     write("positive.review", review(("rating", "5.0"), ("review_text", "p")), folder=folder)
     write("negative.review", review(("rating", "1.0"), ("review_text", "n")), folder=folder)
     with pytest.raises(NlptaError):
         load(str(folder), split="dev", n_test_per_class=1)
+
+
+def test_blitzer_unclosed_field_is_named(tmp_path):
+    p = tmp_path / "positive.review"
+    p.write_text("<review>\n<rating>\n5.0\n</rating>\n<review_text>\nfine\n</review>\n")
+    with pytest.raises(FormatError) as e:
+        list(iter_blitzer_raw(p))
+    assert e.value.line == 7 and "<review_text> opened at line 5" in e.value.message

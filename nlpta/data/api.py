@@ -12,7 +12,7 @@ import datasets
 
 from ..errors import DataNotFoundError, EmptyDataError, NlptaError
 from . import conllu, reviews, tagged
-from .paths import data_root, find_file, open_text
+from .paths import data_root, find_file, open_binary
 from .registry import REGISTRY, UD_TREEBANKS, Corpus, get_corpus, refresh_ud
 from .schema import pos_dataset, sentiment_dataset, strip_labels
 from .splits import stratified_split
@@ -69,7 +69,7 @@ def load(
     Raises:
         UnknownCorpusError, DataNotFoundError, EmptyDataError, FormatError, LabelError.
     """
-    key = (str(name), split, _freeze(domain), lang, labeled, _freeze(options))
+    key = (str(name), str(data_root()), _stat(str(name)), split, _freeze(domain), lang, labeled, _freeze(options))
     if key in _CACHE:
         return _CACHE[key]
     sname = str(name)
@@ -106,6 +106,20 @@ def load(
     return ds
 
 
+def _stat(name: str) -> tuple:
+    """Modification time and size of a path (so a rewritten file is read again); () for names."""
+    p = Path(name)
+    try:
+        if p.is_file():
+            st = p.stat()
+            return (st.st_mtime_ns, st.st_size)
+        if p.is_dir():
+            return tuple((f.name, f.stat().st_mtime_ns, f.stat().st_size) for f in sorted(p.iterdir()) if f.is_file())
+    except OSError:
+        pass
+    return ()
+
+
 def _freeze(x):
     if isinstance(x, dict):
         return tuple(sorted((k, _freeze(v)) for k, v in x.items()))
@@ -138,12 +152,13 @@ def _load_registered(corpus: Corpus, split: str | None, options: dict) -> Iterat
         yield from corpus.loader(root, s, options)
 
 
+def _head(path: Path, n: int = 400) -> str:
+    with open_binary(path) as fh:
+        return fh.read(n).decode("utf-8", errors="replace").lstrip("\ufeff")
+
+
 def _sniff_review(path: Path) -> str:
-    with open_text(path) as fh:
-        for line in fh:
-            if line.strip():
-                return "blitzer" if line.lstrip().startswith("<") else "blitzer-processed"
-    return "blitzer"
+    return "blitzer" if _head(path).lstrip().startswith("<") else "blitzer-processed"
 
 
 def _conllu_domain_fn(path: Path, options: dict):
@@ -194,13 +209,22 @@ def _load_path(path: Path, split: str | None, options: dict) -> tuple[str, Itera
                 if split in (None, "all"):
                     yield from rows
                     return
+                if split not in ("train", "test"):
+                    raise NlptaError(f"a Blitzer domain folder has splits train, test, all; not {split!r}",
+                                     path=path, code="E106")
                 tr, te = stratified_split(rows, options.get("n_test_per_class", 200), int(options.get("split_seed", 0)))
                 yield from (tr if split == "train" else te)
 
             return "sentiment", gen_b()
         if any(p.name.startswith(("train.review", "test.review")) for p in path.iterdir()):
-            s = split or "train"
-            return "sentiment", reviews.iter_webis(path / f"{s}.review", domain=dom or path.name, lang=lang)
+            if split not in (None, "train", "test"):
+                raise NlptaError(f"a Webis-CLS-10 folder has splits train, test; not {split!r}", path=path, code="E106")
+
+            def gen_w() -> Iterator[dict]:
+                for s in (split,) if split else ("train", "test"):
+                    yield from reviews.iter_webis(path / f"{s}.review", domain=dom or path.name, lang=lang)
+
+            return "sentiment", gen_w()
         raise NlptaError(
             "folder holds no *.conllu, positive/negative.review or train/test.review files; "
             "expected a UD treebank, a Blitzer domain or a Webis-CLS-10 domain folder",
@@ -212,9 +236,7 @@ def _load_path(path: Path, split: str | None, options: dict) -> tuple[str, Itera
         if lname.endswith(".conllu") or lname.endswith(".conll") and "ud" in lname:
             fmt = "conllu"
         elif lname.endswith(".review"):
-            with open_text(p) as fh:
-                head = fh.read(200)
-            fmt = "webis" if "<items" in head else _sniff_review(p)
+            fmt = "webis" if "<items" in _head(p) else _sniff_review(p)
         elif ".task." in lname:
             fmt = "fdu"
         elif lname.endswith(".xml"):

@@ -58,8 +58,8 @@ def iter_conllu(
 
     def flush() -> dict | None:
         nonlocal tokens, upos, xpos, meta, sent_id, n_sent, expected_id
-        if not tokens:
-            meta = {}
+        if not tokens:  # a block of comments only: its metadata does not carry over
+            meta, sent_id = {}, ""
             return None
         n_sent += 1
         labeled = [t != "_" for t in upos]

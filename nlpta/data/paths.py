@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import gzip
 import io
+import logging
 import os
 from collections.abc import Iterator
 from pathlib import Path
 
 from ..errors import DataNotFoundError
+
+log = logging.getLogger(__name__)
 
 ENV_VAR = "NLPTA_DATA"
 
@@ -70,18 +73,49 @@ def find_file(path: str | Path) -> Path:
     raise DataNotFoundError(f"file not found (also tried {gz.name})", path=p)
 
 
-def open_text(path: str | Path, encoding: str = "utf-8", newline: str | None = None) -> io.TextIOBase:
-    """Open a plain or ``.gz`` file for reading text (gzip is detected by magic bytes)."""
+def open_binary(path: str | Path):
+    """Open a plain or ``.gz`` file for reading bytes (gzip is detected by magic bytes)."""
     p = find_file(path)
     with open(p, "rb") as fh:
         magic = fh.read(2)
-    if magic == b"\x1f\x8b":
-        return io.TextIOWrapper(gzip.open(p, "rb"), encoding=encoding, errors="strict", newline=newline)
-    return open(p, encoding=encoding, newline=newline)
+    return gzip.open(p, "rb") if magic == b"\x1f\x8b" else open(p, "rb")
 
 
-def read_lines(path: str | Path, encoding: str = "utf-8") -> Iterator[tuple[int, str]]:
-    """Yield ``(line_number, line)`` (1-based, without the trailing newline), splitting on ``\\n`` only."""
-    with open_text(path, encoding=encoding, newline="\n") as fh:
-        for i, line in enumerate(fh, start=1):
-            yield i, line.rstrip("\n").rstrip("\r")
+def open_text(path: str | Path, encoding: str = "utf-8-sig", newline: str | None = None) -> io.TextIOBase:
+    """Open a plain or ``.gz`` file for reading text, strictly decoded (a byte-order mark is
+    dropped). For line-oriented formats prefer :func:`iter_text_lines`, which survives a few
+    undecodable bytes."""
+    return io.TextIOWrapper(open_binary(path), encoding=encoding, errors="strict", newline=newline)
+
+
+def iter_text_lines(path: str | Path, fallback: str = "cp1252") -> Iterator[tuple[int, str]]:
+    """Yield ``(line_number, line)`` with the line ending kept, splitting on ``\n`` only.
+
+    Each line is decoded as UTF-8 (a leading byte-order mark is dropped); a line that is not
+    valid UTF-8 is decoded as ``fallback`` (Windows-1252, what such corpus files usually are,
+    undefined bytes replaced), and the number of such lines is logged with the first one, so no
+    text is lost silently.
+    """
+    bad = 0
+    first_bad = 0
+    with open_binary(path) as fh:
+        for i, raw in enumerate(fh, start=1):
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError:
+                line = raw.decode(fallback, errors="replace")
+                bad += 1
+                first_bad = first_bad or i
+            if i == 1 and line.startswith("\ufeff"):
+                line = line[1:]
+            yield i, line
+    if bad:
+        log.warning("%s: %d lines are not valid UTF-8 (first: line %d); decoded them as %s",
+                    path, bad, first_bad, fallback)
+
+
+def read_lines(path: str | Path) -> Iterator[tuple[int, str]]:
+    """Yield ``(line_number, line)`` (1-based, without the trailing newline), splitting on
+    ``\n`` only; decoding as in :func:`iter_text_lines`."""
+    for i, line in iter_text_lines(path):
+        yield i, line.rstrip("\n").rstrip("\r")

@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
 from ..errors import FormatError, LabelError
-from .paths import find_file, open_text, read_lines
+from .paths import find_file, iter_text_lines, open_text, read_lines
 
 log = logging.getLogger(__name__)
 
@@ -80,16 +80,23 @@ def iter_blitzer_raw(
     rec: dict[str, str] | None = None
     rec_line = 0
     field: str | None = None
+    field_line = 0
     buf: list[str] = []
     n = 0
     dropped = 0
-    for lineno, raw in read_lines(path, encoding="utf-8"):
+    for lineno, raw in read_lines(path):
         line = raw.strip()
         if field is not None:
             if line == f"</{field}>":
                 assert rec is not None
                 rec[field] = "\n".join(buf).strip()
                 field, buf = None, []
+            elif line in ("<review>", "</review>"):
+                raise FormatError(
+                    f"field <{field}> opened at line {field_line} is not closed; expected </{field}>",
+                    path,
+                    lineno,
+                )
             else:
                 buf.append(raw)
             continue
@@ -148,14 +155,14 @@ def iter_blitzer_raw(
                 raise FormatError(f"<{name}> outside a <review> record", path, lineno)
             if name not in _BLITZER_FIELDS:
                 log.debug("%s:%d: unknown field <%s> kept as is", path, lineno, name)
-            field, buf = name, []
+            field, buf, field_line = name, [], lineno
             continue
         raise FormatError(
             f"unexpected line {line[:40]!r}; expected a <field> tag inside <review>", path, lineno
         )
     if field is not None or rec is not None:
         raise FormatError(
-            f"file ends inside the record opened at line {rec_line}; expected </review>", path
+            f"file ends inside the record opened at line {rec_line}; expected </review>", path, rec_line
         )
     if dropped:
         log.info("%s: dropped %d reviews with a 3-star rating (no binary label)", path, dropped)
@@ -252,6 +259,8 @@ def iter_webis(path: str | Path, domain: str = "", lang: str = "", with_summary:
                     "domain": domain,
                     "lang": lang,
                 }
+        except UnicodeDecodeError as e:
+            raise FormatError(f"not valid UTF-8 ({e.reason} at byte {e.start} of a block)", path) from None
         except ET.ParseError as e:
             line = e.position[0] if getattr(e, "position", None) else None
             raise FormatError(f"malformed XML ({e}); expected Webis-CLS-10 <items><item>…", path, line) from None
@@ -407,41 +416,44 @@ def iter_table(
         delim = "\t" if fmt == "tsv" else ","
         if header is None:
             header = isinstance(text_column, str)
-        with open_text(path, newline="") as fh:
-            reader = csv.reader(fh, delimiter=delim, quoting=csv.QUOTE_MINIMAL if fmt == "csv" else csv.QUOTE_NONE)
-            cols: list[str] | None = None
-            idx: dict[str, int] = {}  # header name -> column index (filled once)
-            try:
-                for row in reader:
-                    lineno = reader.line_num
-                    if cols is None and header:
-                        cols = [c.strip() for c in row]
-                        idx = {c: i for i, c in enumerate(cols)}
-                        for col in (text_column, label_column, domain_column, id_column):
-                            if col is not None and col not in idx:
-                                raise FormatError(
-                                    f"no column {col!r} in the header; columns are {cols}", path, lineno
-                                )
-                        continue
-                    if not row or all(not c.strip() for c in row):
-                        continue
-
-                    def get(col, row=row, lineno=lineno, idx=idx):
-                        if col is None:
-                            return None
-                        i = idx[col] if header else int(col)
-                        if i >= len(row):
+        if not header and not all(isinstance(c, int) or c is None or str(c).isdigit()
+                                  for c in (text_column, label_column, domain_column, id_column)):
+            raise FormatError("without a header row, columns must be 0-based indices", path)
+        lines = (line for _, line in iter_text_lines(path))
+        reader = csv.reader(lines, delimiter=delim, quoting=csv.QUOTE_MINIMAL if fmt == "csv" else csv.QUOTE_NONE)
+        cols: list[str] | None = None
+        idx: dict[str, int] = {}  # header name -> column index (filled once)
+        try:
+            for row in reader:
+                lineno = reader.line_num
+                if cols is None and header:
+                    cols = [c.strip() for c in row]
+                    idx = {c: i for i, c in enumerate(cols)}
+                    for col in (text_column, label_column, domain_column, id_column):
+                        if col is not None and col not in idx:
                             raise FormatError(
-                                f"row has {len(row)} fields; expected at least {i + 1}", path, lineno
+                                f"no column {col!r} in the header; columns are {cols}", path, lineno
                             )
-                        return row[i]
+                    continue
+                if not row or all(not c.strip() for c in row):
+                    continue
 
-                    lab = convert(get(label_column), lineno) if label_column is not None else -1
-                    if lab == "drop":
-                        continue
-                    yield make(lineno, get(text_column), lab, get(domain_column), get(id_column))
-            except csv.Error as e:
-                raise FormatError(f"malformed {fmt.upper()} ({e})", path, reader.line_num) from None
+                def get(col, row=row, lineno=lineno, idx=idx):
+                    if col is None:
+                        return None
+                    i = idx[col] if header else int(col)
+                    if i >= len(row):
+                        raise FormatError(
+                            f"row has {len(row)} fields; expected at least {i + 1}", path, lineno
+                        )
+                    return row[i]
+
+                lab = convert(get(label_column), lineno) if label_column is not None else -1
+                if lab == "drop":
+                    continue
+                yield make(lineno, get(text_column), lab, get(domain_column), get(id_column))
+        except csv.Error as e:
+            raise FormatError(f"malformed {fmt.upper()} ({e})", path, reader.line_num) from None
     for k, v in dropped.items():
         log.info("%s: dropped %d rows labeled %r (mapped to no class)", path, v, k)
 

@@ -103,6 +103,7 @@ def iter_ptb_sample(root: Path) -> Iterator[dict]:
 def iter_ark(path: str | Path, domain: str = "tweets") -> Iterator[dict]:
     """Yield POS rows from an ARK Twitter POS file (``word<TAB>tag`` lines, blank between tweets)."""
     path = Path(path)
+    stem = path.name.removesuffix(".gz")
     toks: list[str] = []
     tags: list[str] = []
     n = 0
@@ -111,7 +112,7 @@ def iter_ark(path: str | Path, domain: str = "tweets") -> Iterator[dict]:
             if toks:
                 n += 1
                 yield {
-                    "id": f"ark/{path.name.split('.')[0]}/{n}",
+                    "id": f"ark/{stem}/{n}",
                     "tokens": toks,
                     "upos": [ARK_TO_UPOS[t] for t in tags],
                     "xpos": tags,
@@ -129,5 +130,5 @@ def iter_ark(path: str | Path, domain: str = "tweets") -> Iterator[dict]:
         tags.append(tag)
     if toks:
         n += 1
-        yield {"id": f"ark/{path.name.split('.')[0]}/{n}", "tokens": toks,
+        yield {"id": f"ark/{stem}/{n}", "tokens": toks,
                "upos": [ARK_TO_UPOS[t] for t in tags], "xpos": tags, "domain": domain, "lang": "en"}
