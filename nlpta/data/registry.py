@@ -225,6 +225,28 @@ register(Corpus(
     loader=lambda root, split, opts: tagged.iter_ptb_sample(root), domains=("news",), expected={"all": 3914},
 ))
 
+register(Corpus(
+    name="conll2000", task="pos", lang="en",
+    description="CoNLL-2000 chunking data (WSJ, NLTK), PTB tags mapped to UPOS via the universal set",
+    splits=("train", "test"), path="pos/nltk_data/corpora/conll2000.zip",
+    loader=lambda root, split, opts: tagged.iter_nltk_tagged(root, "conll2000", "conll2000", [f"{split}.txt"],
+                                                             domain="news"),
+    domains=("news",), expected={"train": 8936},
+))
+register(Corpus(
+    name="masc", task="pos", lang="en",
+    description="MASC (NLTK masc_tagged), 20 written and spoken genres as domains, PTB tags mapped to UPOS",
+    splits=("all",), path="pos/nltk_data/corpora/masc_tagged.zip",
+    loader=lambda root, split, opts: tagged.iter_nltk_tagged(root, "masc_tagged", "masc"),
+))
+register(Corpus(
+    name="nps_chat", task="pos", lang="en",
+    description="NPS chat posts (NLTK), one post per row, tags mapped to UPOS",
+    splits=("all",), path="pos/nltk_data/corpora/nps_chat.zip",
+    loader=lambda root, split, opts: tagged.iter_nltk_tagged(root, "nps_chat", "nps_chat", domain="chat", posts=True),
+    domains=("chat",), expected={"all": 10567},
+))
+
 # ------------------------------------------------------------------------------- sentiment
 MDSD_DOMAINS = ("books", "dvd", "electronics", "kitchen")
 FDU_DOMAINS = (

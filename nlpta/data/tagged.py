@@ -57,9 +57,10 @@ def _nltk_corpus(root: Path, name: str):
     if str(nltk_dir) not in nltk.data.path:
         nltk.data.path.insert(0, str(nltk_dir))
     os.environ.setdefault("NLTK_DATA", str(nltk_dir))
-    from nltk.corpus import brown, treebank
+    from nltk.corpus import brown, conll2000, masc_tagged, nps_chat, treebank
 
-    return {"brown": brown, "treebank": treebank}[name]
+    return {"brown": brown, "treebank": treebank, "conll2000": conll2000, "masc_tagged": masc_tagged,
+            "nps_chat": nps_chat}[name]
 
 
 def iter_brown(root: Path, categories: list[str] | None = None) -> Iterator[dict]:
@@ -96,6 +97,32 @@ def iter_ptb_sample(root: Path) -> Iterator[dict]:
                 "upos": [UNIVERSAL12_TO_UPOS[u] for _, u, _ in pairs],
                 "xpos": [r for _, _, r in pairs],
                 "domain": "news",
+                "lang": "en",
+            }
+
+
+def iter_nltk_tagged(root: Path, corpus: str, prefix: str, fileids: list[str] | None = None,
+                     domain: str | None = None, posts: bool = False) -> Iterator[dict]:
+    """Yield POS rows from an NLTK tagged corpus (``conll2000``, ``masc_tagged``, ``nps_chat``):
+    tags mapped to UPOS through NLTK's universal tagset, the corpus tag kept in ``xpos``. The
+    domain is ``domain`` if given, else the file's NLTK category (MASC's 20 genres)."""
+    c = _nltk_corpus(root, corpus)
+    for fileid in fileids or c.fileids():
+        cats = c.categories(fileid) if domain is None and hasattr(c, "categories") else []
+        dom = domain or (cats[0] if cats else fileid.split("/")[0])
+        if posts:
+            uni, raw = c.tagged_posts(fileid, tagset="universal"), c.tagged_posts(fileid)
+        else:
+            uni, raw = c.tagged_sents(fileid, tagset="universal"), c.tagged_sents(fileid)
+        for i, (us, rs) in enumerate(zip(uni, raw, strict=True)):
+            if not us:
+                continue
+            yield {
+                "id": f"{prefix}/{fileid}/{i}",
+                "tokens": [w for w, _ in us],
+                "upos": [UNIVERSAL12_TO_UPOS.get(t, "X") for _, t in us],
+                "xpos": [t for _, t in rs],
+                "domain": dom,
                 "lang": "en",
             }
 
