@@ -101,8 +101,9 @@ def cmd_data_show(a: argparse.Namespace) -> int:
             print("    labels: " + ", ".join(f"{t} {n}" for t, n in v["labels"].items()))
         if v.get("pool"):
             p = v["pool"]
-            print(f"    pool: {p['hatn']} HATN + {p['fdu']} FDU-MTL, removed {p['removed_labeled']} labeled/test "
-                  f"reviews and {p['removed_duplicate']} duplicates, kept {p['kept']}")
+            srcs = " + ".join(f"{p[k]} {k}" for k in ("hatn", "fdu") if k in p)
+            print(f"    pool: {srcs}; removed {p['removed_labeled']} labeled/test reviews and "
+                  f"{p['removed_duplicate']} duplicates; kept {p['kept']}")
     return 0
 
 

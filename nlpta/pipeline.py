@@ -103,10 +103,10 @@ def run_task(
         }
         if tt.unlabeled is not None:
             data_info["unlabeled"] = {"spec": spec.unlabeled.describe(), "rows": len(tt.unlabeled)}
-            if spec.unlabeled.corpus.startswith("mdsd:") and spec.unlabeled.split == "unlabeled":
-                from .data.pools import POOL_STATS
+            from .data.pools import POOL_STATS
 
-                data_info["unlabeled"]["pool"] = POOL_STATS.get(spec.unlabeled.corpus.split(":", 1)[1], {})
+            if spec.unlabeled.split == "unlabeled" and spec.unlabeled.corpus in POOL_STATS:
+                data_info["unlabeled"]["pool"] = POOL_STATS[spec.unlabeled.corpus]
         if tt.target_labeled is not None:
             data_info["target_labeled"] = {"spec": spec.target_labeled.describe(), "rows": len(tt.target_labeled)}
         gold_col = "upos" if spec.task == "pos" else "label"
@@ -160,7 +160,8 @@ def render_report(metrics: dict, spec: TaskSpec) -> str:
         lines.append(f"| {role} | `{info['spec']}` | {info['rows']} |")
     pool = metrics["data"].get("unlabeled", {}).get("pool")
     if pool:
-        lines += ["", f"Unlabeled pool: {pool['hatn']} HATN + {pool['fdu']} FDU-MTL reviews; removed "
+        srcs = " + ".join(f"{pool[k]} {k}" for k in ("hatn", "fdu") if k in pool)
+        lines += ["", f"Unlabeled pool: {srcs} reviews; removed "
                   f"{pool['removed_labeled']} that are labeled (possibly test) reviews and {pool['removed_duplicate']} "
                   f"duplicates; kept {pool['kept']}."]
     lines += ["", "## Runs", "", "| seed | accuracy | bootstrap 95% CI | n | fit s | predict s |",

@@ -211,7 +211,7 @@ def test_mdsd_unlabeled_pool_has_no_labeled_review(domain):
     name = f"mdsd:{domain}"
     pool = _load(name, "unlabeled")
     labeled = _col(_load(name, "all"), "text") + _col(_load(name, "all", with_title=False), "text")
-    stats = POOL_STATS[domain]
+    stats = POOL_STATS[name]
     assert stats["removed_labeled"] > 0
     assert stats["kept"] == len(pool) > 1000
     assert set(pool.unique("label")) == {-1}
@@ -221,6 +221,16 @@ def test_mdsd_unlabeled_pool_has_no_labeled_review(domain):
     leaked = [t for t in texts if match(t)]
     assert not leaked, f"{len(leaked)} pool reviews match labeled ones, e.g. {leaked[0][:80]!r}"
     assert len({normalize(t)[-KEY_CHARS:] for t in texts}) == len(pool)  # no duplicates
+
+
+@pytest.mark.parametrize("domain", ["books", "electronics", "apparel"])
+def test_fdu_unlabeled_pool_has_no_test_review(domain):
+    name = f"fdu:{domain}"
+    pool = _load(name, "unlabeled")
+    stats = POOL_STATS[name]
+    assert stats["removed_labeled"] > 0 and stats["kept"] == len(pool)
+    match = _starts_or_ends_like(_col(_load(name, "test"), "text"))
+    assert not [t for t in _col(pool, "text") if match(t)]
 
 
 def test_mdsd_unlabeled_not_in_default_split():

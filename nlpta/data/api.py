@@ -289,9 +289,10 @@ def describe(name: str, **options) -> dict:
             info["labels"] = dict(tags.most_common())
         else:
             info["labels"] = {str(k): v for k, v in sorted(Counter(ds["label"]).items())}
-        if s == "unlabeled" and corpus and corpus.name.startswith("mdsd:"):
+        if s == "unlabeled" and corpus:
             from .pools import POOL_STATS
 
-            info["pool"] = POOL_STATS.get(corpus.name.split(":")[1], {})
+            if corpus.name in POOL_STATS:
+                info["pool"] = POOL_STATS[corpus.name]
         out["splits"][s or "all"] = info
     return out

@@ -23,7 +23,7 @@ log = logging.getLogger(__name__)
 FDU_NAME = {"books": "books", "dvd": "dvd", "electronics": "electronics", "kitchen": "kitchen_housewares"}
 KEY_CHARS = 80
 POOL_STATS: dict[str, dict[str, int]] = {}
-"""The counts of the last pool built per domain (shown by ``nlpta data show``)."""
+"""The counts of the last pool built, per corpus name (shown by ``nlpta data show`` and in run reports)."""
 
 _NON_ALNUM = re.compile(r"[^0-9a-z]+")
 
@@ -55,29 +55,22 @@ class ReviewIndex:
         )
 
 
-def amazon_unlabeled_pool(root: Path, domain: str, opts: dict | None = None) -> Iterator[dict]:
-    """Yield unlabeled rows (label -1) for a Blitzer domain; counts go to the log and
-    :data:`POOL_STATS`."""
-    opts = opts or {}
-    labeled = []
+def _blitzer_labeled_texts(root: Path, domain: str) -> list[str]:
+    """Every labeled Blitzer review of ``domain``, with and without its title."""
+    out: list[str] = []
     base = root / "sentiment" / "blitzer_mdsd" / "raw" / domain
+    if not base.is_dir():
+        return out
     for name in ("negative", "positive"):
         for with_title in (False, True):
-            labeled.extend(
-                r["text"] for r in reviews.iter_blitzer_raw(base / f"{name}.review.gz", domain=domain,
-                                                            with_title=with_title)
-            )
-    exclude = ReviewIndex(labeled)
-    sources: list[tuple[str, Iterator[dict]]] = []
-    hatn = root / "sentiment" / "amazon5_hatn" / domain
-    if hatn.is_dir() and opts.get("hatn", True):
-        for name in ("negative", "positive"):
-            sources.append(("hatn", reviews.iter_lines(hatn / f"review_{name}.gz", domain=domain, lang="en",
-                                                        id_prefix=f"pool/{domain}/hatn/{name}/")))
-    fdu = root / "sentiment" / "fdu_mtl" / f"{FDU_NAME.get(domain, domain)}.task.unlabel.gz"
-    if fdu.exists() and opts.get("fdu", True):
-        sources.append(("fdu", reviews.iter_fdu_task(fdu, domain=domain, labeled=False)))
-    stats = {"hatn": 0, "fdu": 0, "removed_labeled": 0, "removed_duplicate": 0, "kept": 0}
+            out.extend(r["text"] for r in reviews.iter_blitzer_raw(base / f"{name}.review.gz", domain=domain,
+                                                                   with_title=with_title))
+    return out
+
+
+def _clean(name: str, sources: list[tuple[str, Iterator[dict]]], exclude: ReviewIndex, domain: str) -> Iterator[dict]:
+    stats = {src: 0 for src, _ in sources}
+    stats.update(removed_labeled=0, removed_duplicate=0, kept=0)
     seen: set[str] = set()
     for src, rows in sources:
         for r in rows:
@@ -92,11 +85,45 @@ def amazon_unlabeled_pool(root: Path, domain: str, opts: dict | None = None) -> 
             seen.add(key)
             stats["kept"] += 1
             r["label"] = -1
-            r["id"] = r["id"] if r["id"].startswith("pool/") else f"pool/{domain}/{src}/{stats[src]}"
+            r["id"] = f"pool/{domain}/{src}/{stats[src]}"
             yield r
-    POOL_STATS[domain] = stats
-    log.info(
-        "mdsd:%s unlabeled pool: %d HATN + %d FDU-MTL reviews, removed %d that are labeled (test) "
-        "reviews and %d duplicates, kept %d",
-        domain, stats["hatn"], stats["fdu"], stats["removed_labeled"], stats["removed_duplicate"], stats["kept"],
-    )
+    POOL_STATS[name] = stats
+    log.info("%s unlabeled pool: %s; removed %d labeled (test) reviews and %d duplicates, kept %d", name,
+             " + ".join(f"{stats[src]} {src}" for src, _ in sources), stats["removed_labeled"],
+             stats["removed_duplicate"], stats["kept"])
+
+
+def amazon_unlabeled_pool(root: Path, domain: str, opts: dict | None = None) -> Iterator[dict]:
+    """Unlabeled rows (label -1) for a Blitzer domain: the HATN pool and FDU-MTL's ``unlabel``
+    file, minus every labeled Blitzer review of the domain and FDU-MTL's test reviews, minus
+    duplicates; counts go to the log and ``POOL_STATS["mdsd:<domain>"]``."""
+    opts = opts or {}
+    fdu_name = FDU_NAME.get(domain, domain)
+    labeled = _blitzer_labeled_texts(root, domain)
+    fdu_test = root / "sentiment" / "fdu_mtl" / f"{fdu_name}.task.test.gz"
+    if fdu_test.exists():
+        labeled.extend(r["text"] for r in reviews.iter_fdu_task(fdu_test, domain=domain))
+    sources: list[tuple[str, Iterator[dict]]] = []
+    hatn = root / "sentiment" / "amazon5_hatn" / domain
+    if hatn.is_dir() and opts.get("hatn", True):
+        for name in ("negative", "positive"):
+            sources.append(("hatn", reviews.iter_lines(hatn / f"review_{name}.gz", domain=domain, lang="en")))
+    fdu = root / "sentiment" / "fdu_mtl" / f"{fdu_name}.task.unlabel.gz"
+    if fdu.exists() and opts.get("fdu", True):
+        sources.append(("fdu", reviews.iter_fdu_task(fdu, domain=domain, labeled=False)))
+    yield from _clean(f"mdsd:{domain}", sources, ReviewIndex(labeled), domain)
+
+
+BLITZER_OF_FDU = {v: k for k, v in FDU_NAME.items()}
+
+
+def fdu_unlabeled_pool(root: Path, domain: str, opts: dict | None = None) -> Iterator[dict]:
+    """FDU-MTL's ``unlabel`` file for ``domain`` minus the reviews of its test split (and, for
+    the four Blitzer domains, every labeled Blitzer review), minus duplicates; counts in
+    ``POOL_STATS["fdu:<domain>"]``."""
+    base = root / "sentiment" / "fdu_mtl"
+    labeled = [r["text"] for r in reviews.iter_fdu_task(base / f"{domain}.task.test.gz", domain=domain)]
+    if domain in BLITZER_OF_FDU:
+        labeled.extend(_blitzer_labeled_texts(root, BLITZER_OF_FDU[domain]))
+    sources = [("fdu", reviews.iter_fdu_task(base / f"{domain}.task.unlabel.gz", domain=domain, labeled=False))]
+    yield from _clean(f"fdu:{domain}", sources, ReviewIndex(labeled), domain)
