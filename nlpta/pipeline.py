@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from tqdm.auto import tqdm
 
 from . import __version__
 from .evaluators.metrics import evaluate_predictions, mean_ci
@@ -80,7 +81,7 @@ def run_task(
     pred_rows: list[dict] = []
     data_info: dict[str, Any] = {}
     t_all = time.perf_counter()
-    for seed in seeds:
+    for seed in tqdm(seeds, desc=f"{spec.name} [{m_name}]", unit="seed", disable=None, leave=False):
         t0 = time.perf_counter()
         tt = TransferTask(spec, seed=seed)
         t_load = time.perf_counter() - t0
