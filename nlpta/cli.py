@@ -69,7 +69,13 @@ def cmd_data_list(a: argparse.Namespace) -> int:
     for n in names:
         c = REGISTRY[n]
         mark = "" if c.available(root) else "  (missing)"
-        print(f"{n:24s} {c.task:9s} {c.lang:3s} {','.join(c.splits):28s} {c.description}{mark}")
+        if a.sizes and c.available(root):
+            from .data import load
+
+            sizes = " ".join(f"{s}={len(load(n, split=s))}" for s in c.splits)
+        else:
+            sizes = " ".join(f"{s}={c.expected[s]}" if s in c.expected else s for s in c.splits)
+        print(f"{n:24s} {c.task:9s} {c.lang:3s} {sizes:40s} {c.description}{mark}")
     if not names:
         print("no corpora found; set NLPTA_DATA (see README)")
     return 0
@@ -150,6 +156,7 @@ def build_parser() -> argparse.ArgumentParser:
     dl = dsub.add_parser("list", help="list registered corpora")
     dl.add_argument("--task", choices=["pos", "sentiment"])
     dl.add_argument("--all", action="store_true", help="also corpora missing from the data root")
+    dl.add_argument("--sizes", action="store_true", help="read every corpus and print its rows per split (slow)")
     dl.set_defaults(fn=cmd_data_list)
     ds = dsub.add_parser("show", help="sizes, domains and labels of a corpus")
     ds.add_argument("name")
