@@ -118,6 +118,11 @@ class TaskSpec:
         spec.labeled = True
         spec.limit = None
         c = data.REGISTRY.get(spec.corpus)
+        if c is None and not Path(spec.corpus).is_dir():
+            raise TaskSpecError(
+                f"task {self.name!r}: the target is a single file ({spec.corpus}), which has no train split "
+                "for in-domain training; add a `target_labeled:` entry", path=self.path,
+            )
         if c is not None and "train" not in c.splits:
             raise TaskSpecError(
                 f"task {self.name!r}: target corpus {spec.corpus} has no train split for in-domain "

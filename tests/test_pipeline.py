@@ -122,3 +122,27 @@ def test_shipped_sentiment_task_via_cli_reports_pool(tmp_path, data_root, capsys
     assert m["params"] == {"Cs": [10.0]}
     assert 0.70 < m["summary"]["accuracy"]["mean"] < 0.90
     assert "Unlabeled pool" in (out / "report.md").read_text()
+
+
+def test_in_domain_on_a_single_target_file_needs_target_labeled(tmp_path):
+    from nlpta import data
+    from nlpta.errors import NlptaError, TaskSpecError
+
+    _reviews(tmp_path / "a.tsv", 20, 1)
+    spec = TaskSpec(name="x", task="sentiment", source=DataSpec(str(tmp_path / "a.tsv")),
+                    target=DataSpec(str(tmp_path / "a.tsv")))
+    with pytest.raises(TaskSpecError, match="single file"):
+        spec.target_train()
+    with pytest.raises(NlptaError, match="no splits"):
+        data.load(str(tmp_path / "a.tsv"), split="test")
+
+
+def test_run_folder_task_yaml_reruns(tmp_path):
+    _reviews(tmp_path / "src.tsv", 100, 1)
+    _reviews(tmp_path / "tgt.tsv", 40, 2)
+    spec = TaskSpec(name="toy", task="sentiment", source=DataSpec(str(tmp_path / "src.tsv")),
+                    target=DataSpec(str(tmp_path / "tgt.tsv")), params={"Cs": [1.0]}, seeds=[3])
+    first = run_task(spec, out_dir=tmp_path / "r1")
+    again = run_task(tmp_path / "r1" / "task.yaml", out_dir=tmp_path / "r2")
+    assert again.metrics["params"] == {"Cs": [1.0]} and again.metrics["seeds"] == [3]
+    assert again.accuracy == first.accuracy

@@ -231,6 +231,11 @@ def _load_path(path: Path, split: str | None, options: dict) -> tuple[str, Itera
             path=path, code="E107",
         )
     p = find_file(path)
+    if split not in (None, "all"):
+        raise NlptaError(
+            f"a single file has no splits (asked for split={split!r}); point at a folder with "
+            "<name>-<split>.* files, or leave split out", path=p, code="E106",
+        )
     lname = p.name.lower().removesuffix(".gz")
     if fmt is None:
         if lname.endswith(".conllu") or lname.endswith(".conll") and "ud" in lname:
