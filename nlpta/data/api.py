@@ -15,7 +15,6 @@ from . import conllu, reviews, tagged
 from .paths import data_root, find_file, open_binary
 from .registry import REGISTRY, UD_TREEBANKS, Corpus, get_corpus, refresh_ud
 from .schema import pos_dataset, sentiment_dataset, strip_labels
-from .splits import stratified_split
 
 log = logging.getLogger(__name__)
 
@@ -198,24 +197,9 @@ def _load_path(path: Path, split: str | None, options: dict) -> tuple[str, Itera
                                                   default_domain=dom or path.name)
 
             return "pos", gen()
-        pos_f = [p for p in path.iterdir() if p.name.startswith("positive.review")]
-        if pos_f:
-            d = dom or path.name
-
-            def gen_b() -> Iterator[dict]:
-                rows = [r for name, lab in (("negative", 0), ("positive", 1))
-                        for r in reviews.iter_blitzer_raw(path / f"{name}.review", domain=d, label=lab,
-                                                          with_title=options.get("with_title", True))]
-                if split in (None, "all"):
-                    yield from rows
-                    return
-                if split not in ("train", "test"):
-                    raise NlptaError(f"a Blitzer domain folder has splits train, test, all; not {split!r}",
-                                     path=path, code="E106")
-                tr, te = stratified_split(rows, options.get("n_test_per_class", 200), int(options.get("split_seed", 0)))
-                yield from (tr if split == "train" else te)
-
-            return "sentiment", gen_b()
+        if any(p.name.startswith("positive.review") for p in path.iterdir()):
+            return "sentiment", reviews.iter_blitzer_domain(path, dom or path.name, split,
+                                                            **reviews.blitzer_split_options(options))
         if any(p.name.startswith(("train.review", "test.review")) for p in path.iterdir()):
             if split not in (None, "train", "test"):
                 raise NlptaError(f"a Webis-CLS-10 folder has splits train, test; not {split!r}", path=path, code="E106")

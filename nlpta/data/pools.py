@@ -57,15 +57,11 @@ class ReviewIndex:
 
 def _blitzer_labeled_texts(root: Path, domain: str) -> list[str]:
     """Every labeled Blitzer review of ``domain``, with and without its title."""
-    out: list[str] = []
     base = root / "sentiment" / "blitzer_mdsd" / "raw" / domain
     if not base.is_dir():
-        return out
-    for name in ("negative", "positive"):
-        for with_title in (False, True):
-            out.extend(r["text"] for r in reviews.iter_blitzer_raw(base / f"{name}.review.gz", domain=domain,
-                                                                   with_title=with_title))
-    return out
+        return []
+    return [r["text"] for with_title in (False, True)
+            for r in reviews.iter_blitzer_domain(base, domain, with_title=with_title)]
 
 
 def _clean(name: str, sources: list[tuple[str, Iterator[dict]]], exclude: ReviewIndex, domain: str) -> Iterator[dict]:

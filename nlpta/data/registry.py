@@ -264,13 +264,6 @@ OPENER_LANGS = ("en", "es", "ca", "eu")
 OPENER_CLASSES = {"strneg": (0, 0.0), "neg": (0, 1.0), "mixed": (None, 2.0), "pos": (1, 3.0), "strpos": (1, 4.0)}
 
 
-def _mdsd_labeled(root: Path, domain: str, opts: dict) -> Iterator[dict]:
-    base = root / "sentiment" / "blitzer_mdsd" / "raw" / domain
-    with_title = opts.get("with_title", True)
-    for name, lab in (("negative", 0), ("positive", 1)):
-        yield from reviews.iter_blitzer_raw(base / f"{name}.review.gz", domain=domain, label=lab, with_title=with_title)
-
-
 def _mdsd_loader(domain: str) -> Loader:
     def load(root: Path, split: str, opts: dict) -> Iterator[dict]:
         if split == "unlabeled":
@@ -278,15 +271,8 @@ def _mdsd_loader(domain: str) -> Loader:
 
             yield from amazon_unlabeled_pool(root, domain, opts)
             return
-        rows = list(_mdsd_labeled(root, domain, opts))
-        if split == "all":
-            yield from rows
-            return
-        from .splits import stratified_split
-
-        train, test = stratified_split(rows, n_test_per_class=opts.get("n_test_per_class", 200),
-                                       seed=int(opts.get("split_seed", 0)))
-        yield from (train if split == "train" else test)
+        yield from reviews.iter_blitzer_domain(root / "sentiment" / "blitzer_mdsd" / "raw" / domain, domain, split,
+                                               **reviews.blitzer_split_options(opts))
 
     return load
 

@@ -18,7 +18,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
-from ..errors import FormatError, LabelError
+from ..errors import FormatError, LabelError, NlptaError
 from .paths import find_file, iter_text_lines, open_text, read_lines
 
 log = logging.getLogger(__name__)
@@ -166,6 +166,43 @@ def iter_blitzer_raw(
         )
     if dropped:
         log.info("%s: dropped %d reviews with a 3-star rating (no binary label)", path, dropped)
+
+
+def blitzer_split_options(opts: dict) -> dict:
+    """The reader options of :func:`iter_blitzer_domain` from a ``load(**options)`` dict."""
+    return {"with_title": opts.get("with_title", True), "split_seed": int(opts.get("split_seed", 0)),
+            "n_test_per_class": opts.get("n_test_per_class", 200)}
+
+
+def iter_blitzer_domain(
+    folder: str | Path,
+    domain: str = "",
+    split: str | None = None,
+    with_title: bool = True,
+    split_seed: int = 0,
+    n_test_per_class: int = 200,
+) -> Iterator[dict]:
+    """Yield the labeled reviews of a Blitzer domain folder (``negative.review`` and
+    ``positive.review``, plain or ``.gz``): all of them (``split`` None or ``all``), or the
+    ``train`` / ``test`` part of a seeded per-class split (the 1,600 / 400 protocol by default;
+    see :func:`nlpta.data.splits.stratified_split`).
+
+    Raises:
+        NlptaError: a split other than train, test or all.
+    """
+    from .splits import stratified_split
+
+    folder = Path(folder)
+    if split not in (None, "all", "train", "test"):
+        raise NlptaError(f"a Blitzer domain has splits train, test, all; not {split!r}", path=folder, code="E106")
+    rows = [r for name, lab in (("negative", 0), ("positive", 1))
+            for r in iter_blitzer_raw(folder / f"{name}.review", domain=domain or folder.name, label=lab,
+                                      with_title=with_title)]
+    if split in (None, "all"):
+        yield from rows
+        return
+    train, test = stratified_split(rows, n_test_per_class=n_test_per_class, seed=split_seed)
+    yield from (train if split == "train" else test)
 
 
 # ----------------------------------------------------------------- Blitzer processed_acl

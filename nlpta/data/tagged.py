@@ -63,49 +63,13 @@ def _nltk_corpus(root: Path, name: str):
             "nps_chat": nps_chat}[name]
 
 
-def iter_brown(root: Path, categories: list[str] | None = None) -> Iterator[dict]:
-    """Yield POS rows from NLTK's Brown corpus; ``domain`` is the Brown category, tags mapped
-    Brown -> universal (NLTK) -> UPOS; the Brown tag stays in ``xpos``."""
-    brown = _nltk_corpus(root, "brown")
-    cats = categories or list(BROWN_CATEGORIES)
-    for cat in cats:
-        if cat not in BROWN_CATEGORIES:
-            raise LabelError(f"unknown Brown category {cat!r}; expected one of {BROWN_CATEGORIES}")
-        for fileid in brown.fileids(categories=cat):
-            uni = brown.tagged_sents(fileid, tagset="universal")
-            raw = brown.tagged_sents(fileid)
-            for i, (us, rs) in enumerate(zip(uni, raw, strict=True)):
-                yield {
-                    "id": f"brown/{fileid}/{i}",
-                    "tokens": [w for w, _ in us],
-                    "upos": [UNIVERSAL12_TO_UPOS[t] for _, t in us],
-                    "xpos": [t for _, t in rs],
-                    "domain": cat,
-                    "lang": "en",
-                }
-
-
-def iter_ptb_sample(root: Path) -> Iterator[dict]:
-    """Yield POS rows from NLTK's 10% WSJ sample (PTB tags in ``xpos``, ``-NONE-`` traces removed)."""
-    tb = _nltk_corpus(root, "treebank")
-    for fileid in tb.fileids():
-        for i, (us, rs) in enumerate(zip(tb.tagged_sents(fileid, tagset="universal"), tb.tagged_sents(fileid), strict=True)):
-            pairs = [(w, u, r) for (w, u), (_, r) in zip(us, rs, strict=True) if r != "-NONE-"]
-            yield {
-                "id": f"ptb/{fileid}/{i}",
-                "tokens": [w for w, _, _ in pairs],
-                "upos": [UNIVERSAL12_TO_UPOS[u] for _, u, _ in pairs],
-                "xpos": [r for _, _, r in pairs],
-                "domain": "news",
-                "lang": "en",
-            }
-
-
 def iter_nltk_tagged(root: Path, corpus: str, prefix: str, fileids: list[str] | None = None,
-                     domain: str | None = None, posts: bool = False) -> Iterator[dict]:
-    """Yield POS rows from an NLTK tagged corpus (``conll2000``, ``masc_tagged``, ``nps_chat``):
-    tags mapped to UPOS through NLTK's universal tagset, the corpus tag kept in ``xpos``. The
-    domain is ``domain`` if given, else the file's NLTK category (MASC's 20 genres)."""
+                     domain: str | None = None, posts: bool = False, drop_xpos: tuple[str, ...] = ()) -> Iterator[dict]:
+    """Yield POS rows from an NLTK tagged corpus (``brown``, ``treebank``, ``conll2000``,
+    ``masc_tagged``, ``nps_chat``): tags mapped to UPOS through NLTK's universal tagset, the
+    corpus tag kept in ``xpos``; tokens whose corpus tag is in ``drop_xpos`` (PTB's ``-NONE-``
+    traces) are left out. The domain is ``domain`` if given, else the file's NLTK category
+    (MASC's genres), else the first part of the file id."""
     c = _nltk_corpus(root, corpus)
     for fileid in fileids or c.fileids():
         cats = c.categories(fileid) if domain is None and hasattr(c, "categories") else []
@@ -115,16 +79,32 @@ def iter_nltk_tagged(root: Path, corpus: str, prefix: str, fileids: list[str] | 
         else:
             uni, raw = c.tagged_sents(fileid, tagset="universal"), c.tagged_sents(fileid)
         for i, (us, rs) in enumerate(zip(uni, raw, strict=True)):
-            if not us:
+            triples = [(w, u, r) for (w, u), (_, r) in zip(us, rs, strict=True) if r not in drop_xpos]
+            if not triples:
                 continue
             yield {
                 "id": f"{prefix}/{fileid}/{i}",
-                "tokens": [w for w, _ in us],
-                "upos": [UNIVERSAL12_TO_UPOS.get(t, "X") for _, t in us],
-                "xpos": [t for _, t in rs],
+                "tokens": [w for w, _, _ in triples],
+                "upos": [UNIVERSAL12_TO_UPOS.get(u, "X") for _, u, _ in triples],
+                "xpos": [r for _, _, r in triples],
                 "domain": dom,
                 "lang": "en",
             }
+
+
+def iter_brown(root: Path, categories: list[str] | None = None) -> Iterator[dict]:
+    """Yield POS rows from NLTK's Brown corpus; ``domain`` is the Brown category, tags mapped
+    Brown -> universal (NLTK) -> UPOS; the Brown tag stays in ``xpos``."""
+    brown = _nltk_corpus(root, "brown")
+    for cat in categories or BROWN_CATEGORIES:
+        if cat not in BROWN_CATEGORIES:
+            raise LabelError(f"unknown Brown category {cat!r}; expected one of {BROWN_CATEGORIES}")
+        yield from iter_nltk_tagged(root, "brown", "brown", brown.fileids(categories=cat), domain=cat)
+
+
+def iter_ptb_sample(root: Path) -> Iterator[dict]:
+    """Yield POS rows from NLTK's 10% WSJ sample (PTB tags in ``xpos``, ``-NONE-`` traces removed)."""
+    yield from iter_nltk_tagged(root, "treebank", "ptb", domain="news", drop_xpos=("-NONE-",))
 
 
 def iter_ark(path: str | Path, domain: str = "tweets") -> Iterator[dict]:
