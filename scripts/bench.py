@@ -204,9 +204,9 @@ def bench_pos_across() -> dict:
     tg = FeatureTagger().fit(tr["tokens"], tr["upos"])
     fit_s = time.time() - t0
     res: dict = {"fit_seconds": fit_s, "train_tokens": sum(len(x) for x in tr["tokens"]), "targets": {}}
+    vocab = {w.lower() for s in tr["tokens"] for w in s}
     for label, name, split in POS_TARGETS:
         te = data.load(name, split=split)
-        vocab = {w.lower() for s in tr["tokens"] for w in s}
         toks = [w.lower() for s in te["tokens"] for w in s]
         res["targets"][label] = {"corpus": f"{name} {split}", "accuracy": _tag_acc(tg, te), "tokens": len(toks),
                                  "oov": float(np.mean([w not in vocab for w in toks]))}

@@ -114,18 +114,16 @@ def iter_ark(path: str | Path, domain: str = "tweets") -> Iterator[dict]:
     toks: list[str] = []
     tags: list[str] = []
     n = 0
+
+    def row() -> dict:
+        return {"id": f"ark/{stem}/{n}", "tokens": toks, "upos": [ARK_TO_UPOS[t] for t in tags], "xpos": tags,
+                "domain": domain, "lang": "en"}
+
     for lineno, line in read_lines(path):
         if not line.strip():
             if toks:
                 n += 1
-                yield {
-                    "id": f"ark/{stem}/{n}",
-                    "tokens": toks,
-                    "upos": [ARK_TO_UPOS[t] for t in tags],
-                    "xpos": tags,
-                    "domain": domain,
-                    "lang": "en",
-                }
+                yield row()
                 toks, tags = [], []
             continue
         word, sep, tag = line.rpartition("\t")
@@ -137,5 +135,4 @@ def iter_ark(path: str | Path, domain: str = "tweets") -> Iterator[dict]:
         tags.append(tag)
     if toks:
         n += 1
-        yield {"id": f"ark/{stem}/{n}", "tokens": toks,
-               "upos": [ARK_TO_UPOS[t] for t in tags], "xpos": tags, "domain": domain, "lang": "en"}
+        yield row()
