@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..errors import DataNotFoundError, EmptyDataError, UnknownCorpusError
+from ..errors import DataNotFoundError, UnknownCorpusError
 from . import conllu, reviews, tagged
 from .paths import data_root
 
@@ -47,7 +47,6 @@ class Corpus:
     domains: tuple[str, ...] = ()
     expected: dict[str, int] = field(default_factory=dict)
     default_splits: tuple[str, ...] | None = None
-    labeled_splits: tuple[str, ...] | None = None
     seeded_split: bool = False
     """True if train/test are drawn with ``split_seed`` (no canonical split)."""
 
@@ -151,12 +150,6 @@ def _ud_loader(folder: str, code: str, lang: str, default_domain: str, domain_fn
     return load
 
 
-def _ud_splits(root: Path, folder: str, code: str) -> tuple[str, ...]:
-    base = root / "pos" / "ud" / folder
-    out = [s for s in ("train", "dev", "test") if list(base.glob(f"{code}-ud-{s}.conllu*"))]
-    return tuple(out)
-
-
 def _register_ud(code: str, folder: str, lang: str, default_domain: str, domain_fn, domains, desc, counts) -> None:
     splits = tuple(counts) if counts else ("train", "dev", "test")
     register(Corpus(
@@ -170,12 +163,18 @@ for _code, (_folder, _lang, _dd, _fn, _doms, _desc, _counts) in UD_TREEBANKS.ite
     _register_ud(_code, _folder, _lang, _dd, _fn, _doms, _desc, _counts)
 
 
+_UD_SCANNED: set[tuple[str, int]] = set()
+
+
 def refresh_ud(root: Path | None = None) -> None:
     """Register UD treebank folders under ``pos/ud`` that the catalogue does not name, and set
     the splits of every UD corpus from the files actually present."""
     root = root or data_root()
     ud = root / "pos" / "ud"
     if not ud.is_dir():
+        return
+    stamp = (str(ud), ud.stat().st_mtime_ns)  # a folder added or removed changes the mtime
+    if stamp in _UD_SCANNED:
         return
     for folder in sorted(ud.iterdir()):
         if not folder.is_dir():
@@ -187,10 +186,11 @@ def refresh_ud(root: Path | None = None) -> None:
         if f"ud:{code}" not in REGISTRY:
             lang = code.split("_")[0]
             _register_ud(code, folder.name, lang, code, None, (), f"UD treebank {folder.name}", {})
-        c = REGISTRY[f"ud:{code}"]
-        present = _ud_splits(root, c.path.split("/")[-1], code)
+        names = {f.name for f in files}
+        present = tuple(s for s in ("train", "dev", "test") if any(n.startswith(f"{code}-ud-{s}.conllu") for n in names))
         if present:
-            c.splits = present
+            REGISTRY[f"ud:{code}"].splits = present
+    _UD_SCANNED.add(stamp)
 
 
 register(Corpus(
@@ -284,7 +284,7 @@ for _d in MDSD_DOMAINS:
         "unlabeled: HATN + FDU-MTL pools minus every labeled review)",
         splits=("train", "test", "all", "unlabeled"), path=f"sentiment/blitzer_mdsd/raw/{_d}",
         loader=_mdsd_loader(_d), domains=(_d,), expected={"all": 2000, "train": 1600, "test": 400},
-        default_splits=("all",), labeled_splits=("train", "test", "all"), seeded_split=True,
+        default_splits=("all",), seeded_split=True,
     ))
     register(Corpus(
         name=f"mdsd-acl:{_d}", task="sentiment", lang="en",
@@ -336,7 +336,7 @@ for _d in FDU_DOMAINS:
         splits=("train", "test", "unlabeled"), path=f"sentiment/fdu_mtl/{_d}.task.train.gz",
         loader=_fdu_loader(_d), domains=(_d,),
         expected={"test": 400},
-        default_splits=("train", "test"), labeled_splits=("train", "test"),
+        default_splits=("train", "test"),
     ))
 
 
@@ -444,7 +444,7 @@ def get_corpus(name: str) -> Corpus:
     """
     if name in REGISTRY:
         return REGISTRY[name]
-    alias = {"ewt": "ud:en_ewt", "gum": "ud:en_gum", "tweebank_v2": "tweebank", "webis": None}.get(name)
+    alias = {"ewt": "ud:en_ewt", "gum": "ud:en_gum", "tweebank_v2": "tweebank"}.get(name)
     if alias:
         return REGISTRY[alias]
     if name.startswith("webis:ja/"):
@@ -460,8 +460,3 @@ def get_corpus(name: str) -> Corpus:
     raise UnknownCorpusError(
         f"unknown corpus {name!r}{hint} (`nlpta data list` shows every name; a file or folder path works too)"
     )
-
-
-def check_nonempty(rows: list, what: str) -> None:
-    if not rows:
-        raise EmptyDataError(f"{what} has no rows")

@@ -22,6 +22,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV, StratifiedKFold
 
 from ..errors import NlptaError, NotFittedError
+from ..io import atomic_write_json
 
 _DIGIT = re.compile(r"\d")
 _SHAPE_SUBS = ((re.compile(r"[A-Z]"), "X"), (re.compile(r"[a-z]"), "x"), (re.compile(r"\d"), "d"))
@@ -90,12 +91,6 @@ def _save_arrays(path: Path, **arrays) -> None:
     tmp.replace(path)
 
 
-def _save_json(path: Path, obj) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(obj, indent=1, ensure_ascii=False), encoding="utf-8")
-    tmp.replace(path)
-
-
 class FeatureTagger:
     """Logistic-regression POS tagger over sparse token features.
 
@@ -157,7 +152,7 @@ class FeatureTagger:
         _check_fitted(self, "clf_")
         d = Path(directory)
         d.mkdir(parents=True, exist_ok=True)
-        _save_json(d / "tagger.json", {
+        atomic_write_json(d / "tagger.json", {
             "kind": "FeatureTagger", "C": self.C, "max_iter": self.max_iter, "seed": self.seed,
             "features": self.vectorizer_.feature_names_, "classes": [str(c) for c in self.classes_],
         })
@@ -254,7 +249,7 @@ class BowSentimentClassifier:
         d = Path(directory)
         d.mkdir(parents=True, exist_ok=True)
         vocab = self.vectorizer_.vocabulary_
-        _save_json(d / "classifier.json", {
+        atomic_write_json(d / "classifier.json", {
             "kind": "BowSentimentClassifier", "ngram_range": list(self.ngram_range), "min_df": self.min_df,
             "binary": self.binary, "C": self.C_, "seed": self.seed,
             "vocabulary": sorted(vocab, key=vocab.get),
