@@ -27,6 +27,8 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python scripts/bench.py
+	for f in scripts/bench_*.py; do [ -e "$$f" ] || continue; $(BIN)/python "$$f" || exit 1; done
+	$(BIN)/python scripts/bench.py --assemble
 
 lint: $(STAMP)
 	$(BIN)/ruff check nlpta tests scripts

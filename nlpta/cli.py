@@ -6,6 +6,8 @@
     nlpta data show NAME [--split S]
     nlpta data fetch NAME [--dry-run]
     nlpta methods
+
+Method and evaluator packages add their own subcommands (see ``COMMAND_MODULES``).
 """
 
 from __future__ import annotations
@@ -171,7 +173,26 @@ def build_parser() -> argparse.ArgumentParser:
 
     m = sub.add_parser("methods", help="list registered methods")
     m.set_defaults(fn=cmd_methods)
+
+    for mod in _plugin_modules(COMMAND_MODULES):
+        mod.add_commands(sub)
     return p
+
+
+# Packages that add subcommands: each module defines ``add_commands(subparsers)`` and imports its
+# heavy dependencies inside the command functions, so ``nlpta --help`` stays fast.
+COMMAND_MODULES = ("nlpta.evaluators.cli", "nlpta.pivots.cli", "nlpta.embeddings.cli", "nlpta.finetune.cli")
+
+
+def _plugin_modules(names):
+    import importlib
+
+    for name in names:
+        try:
+            yield importlib.import_module(name)
+        except ModuleNotFoundError as e:  # that package is not part of this build; anything else is a bug
+            if e.name is None or not name.startswith(e.name):
+                raise
 
 
 def main(argv: list[str] | None = None) -> int:

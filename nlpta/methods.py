@@ -126,3 +126,23 @@ class InDomain(_ClassicalModel):
     def fit(self, task: TransferTask) -> InDomain:
         self._fit_on(task.target_train())
         return self
+
+
+# Method packages register themselves with @register when imported. Each listed module holds its
+# package's Method subclasses and imports heavy dependencies (torch, gensim) lazily, inside fit.
+METHOD_MODULES = ("nlpta.pivots.methods", "nlpta.embeddings.methods", "nlpta.finetune.methods",
+                  "nlpta.reweighting.methods")
+
+
+def _import_method_modules() -> None:
+    import importlib
+
+    for name in METHOD_MODULES:
+        try:
+            importlib.import_module(name)
+        except ModuleNotFoundError as e:  # that package is not part of this build; anything else is a bug
+            if e.name is None or not name.startswith(e.name):
+                raise
+
+
+_import_method_modules()
