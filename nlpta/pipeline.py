@@ -81,10 +81,13 @@ def run_task(
     pred_rows: list[dict] = []
     data_info: dict[str, Any] = {}
     t_all = time.perf_counter()
+    diag = None
     for seed in tqdm(seeds, desc=f"{spec.name} [{m_name}]", unit="seed", disable=None, leave=False):
         t0 = time.perf_counter()
         tt = TransferTask(spec, seed=seed)
         t_load = time.perf_counter() - t0
+        if spec.diagnose is not None and diag is None:
+            diag = _diagnose_before(spec, tt, out if write else None)
         model = get_method(m_name, spec.task, seed=seed, **m_params)
         t0 = time.perf_counter()
         model.fit(tt)
@@ -115,6 +118,10 @@ def run_task(
             pred_rows.append({"seed": seed, "id": rid, "domain": dom, "gold": gold, "pred": p})
         if save_model and write:
             model.save(out / f"model-seed{seed}")
+        if diag is not None and diag.after is None:
+            from .evaluators.report import error_breakdown
+
+            diag.after = {"seed": seed, "accuracy_by_group": error_breakdown(diag, tt.source, tt.target, preds)}
     summary = {"accuracy": mean_ci([r["accuracy"] for r in per_seed])}
     domains = sorted({d for r in per_seed for d in r["per_domain"]})
     summary["per_domain"] = {
@@ -127,6 +134,8 @@ def run_task(
         "seconds": time.perf_counter() - t_all, "versions": versions(),
         "command": " ".join(shlex.quote(a) for a in sys.argv) if sys.argv and "nlpta" in sys.argv[0] else None,
     }
+    if diag is not None:
+        _diagnose_after(spec, diag, metrics, m_name, m_params, seeds, out if write else None)
     if write:
         out.mkdir(parents=True, exist_ok=True)
         atomic_write_json(out / "metrics.json", metrics)
@@ -135,6 +144,47 @@ def run_task(
                                                              "seeds": seeds}, sort_keys=False, allow_unicode=True))
         atomic_write_text(out / "report.md", render_report(metrics, spec))
     return RunResult(metrics=metrics, out_dir=out)
+
+
+DIAGNOSE_OPTIONS = {"mode", "detectors", "baseline", "target_only", "permutations", "top"}
+
+
+def _diagnose_before(spec: TaskSpec, tt: TransferTask, out: Path | None):
+    """The task file's ``diagnose:`` section: the bias report of source vs target, written to
+    ``<run>/diagnose/`` before the method is fitted."""
+    from .errors import TaskSpecError
+    from .evaluators.report import diagnose
+
+    opts = dict(spec.diagnose or {})
+    unknown = set(opts) - DIAGNOSE_OPTIONS
+    if unknown:
+        raise TaskSpecError(f"task {spec.name!r}: diagnose has no option(s) {', '.join(sorted(unknown))}; "
+                            f"it takes {', '.join(sorted(DIAGNOSE_OPTIONS))}", path=spec.path)
+    kw = {"mode": opts.get("mode", "auto"), "n_permutations": int(opts.get("permutations", 200)), "seed": tt.seed}
+    if "detectors" in opts:
+        kw["detectors"] = tuple(opts["detectors"])
+    rep = diagnose(tt.source, tt.target, source_name=spec.source.describe(), target_name=spec.target.describe(), **kw)
+    if out is not None:
+        rep.save(out / "diagnose", top=int(opts.get("top", 200)))
+    return rep
+
+
+def _diagnose_after(spec, rep, metrics: dict, m_name: str, m_params: dict, seeds: list[int], out: Path | None) -> None:
+    """After fitting: accuracy by what the report found and, with ``baseline:`` (and
+    ``target_only:``) methods in the ``diagnose:`` section, the negative-transfer verdict."""
+    from .evaluators.transfer import negative_transfer
+
+    opts = spec.diagnose or {}
+    base = opts.get("baseline")
+    if base and base != m_name:
+        b = run_task(spec, method=base, seeds=seeds, write=False).metrics
+        t_only = opts.get("target_only")
+        t = run_task(spec, method=t_only, seeds=seeds, write=False).metrics if t_only else None
+        rep.after["baseline"] = base
+        rep.after["negative_transfer"] = negative_transfer(metrics, b, t)
+    metrics["diagnose"] = {"summary": rep.summary, "after": rep.after}
+    if out is not None:
+        rep.save(out / "diagnose", top=int(opts.get("top", 200)))
 
 
 def _pct(x: float) -> str:
@@ -182,6 +232,12 @@ def render_report(metrics: dict, spec: TaskSpec) -> str:
             lines.append(f"| {t} | {_pct(v['accuracy'])} | {v['n']} |")
     lines += ["", "## Parameters", "", "```yaml", yaml.safe_dump(metrics["params"] or {}, sort_keys=True).strip(), "```",
               "", f"Ran in {metrics['seconds']:.1f} s with " + ", ".join(f"{k} {v}" for k, v in metrics["versions"].items()) + "."]
+    if metrics.get("diagnose"):
+        lines += ["", "## Why it degrades (diagnose/report.md)", ""]
+        lines += [f"- {f}" for f in metrics["diagnose"]["summary"].get("findings", [])]
+        nt = (metrics["diagnose"].get("after") or {}).get("negative_transfer")
+        if nt:
+            lines.append(f"- Against `{metrics['diagnose']['after']['baseline']}`: {nt['verdict']}")
     if metrics.get("command"):
         lines += ["", f"Command: `{metrics['command']}`"]
     return "\n".join(lines) + "\n"
