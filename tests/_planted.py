@@ -91,13 +91,10 @@ def planted_sentiment(n_docs: int = 2000, seed: int = 0, p_positive: float = 0.5
     neutral = [f"w{i}" for i in range(3000)]
     pos_w = [f"good{i}" for i in range(150)]
     neg_w = [f"bad{i}" for i in range(150)]
-    for w in swapped or []:
-        if w in pos_w:
-            pos_w[pos_w.index(w)] = f"__{w}"
-            neg_w.append(w)
-        else:
-            neg_w[neg_w.index(w)] = f"__{w}"
-            pos_w.append(w)
+    for w in swapped or []:  # the word takes the other polarity at the same frequency rank
+        a, b = (pos_w, neg_w) if w in pos_w else (neg_w, pos_w)
+        i = a.index(w)
+        a[i], b[i] = f"__{w}", w
     pn = _zipf(len(neutral))
     for w, f in (freq_boost or {}).items():
         pn[neutral.index(w)] *= f

@@ -210,10 +210,14 @@ def _word_classes(source, target, task, lowercase, n_classes: int, context_vocab
     from sklearn.preprocessing import normalize
 
     freq = Counter(t for ds in (source, target) for s in docs_tokens(ds, task, lowercase) for t in s)
-    keep = {w: i for i, (w, _) in enumerate(freq.most_common(context_vocab))}
+    keep = {w: i for i, (w, _) in enumerate(freq.most_common(min(context_vocab, 300)))}
     words = {w: i for i, (w, c) in enumerate(freq.most_common()) if c >= min_count}
     m = sum(_neighbour_counts(ds, task, lowercase, 1, words, keep) for ds in (source, target))
     x = normalize(np.sqrt(np.concatenate([m[0], m[1]], axis=1)))
+    if x.shape[1] > 600 and x.shape[0] > 64:  # sentiment's wide neighbour vocabulary
+        from sklearn.decomposition import TruncatedSVD
+
+        x = normalize(TruncatedSVD(64, random_state=seed).fit_transform(x))
     k = min(n_classes, len(words))
     lab = KMeans(k, n_init=3, random_state=seed).fit_predict(x) if k > 1 else np.zeros(len(words), int)
     return {w: int(lab[i]) for w, i in words.items()}
