@@ -164,6 +164,12 @@ def test_bad_input_errors(pos_pair, senti_pair):
     s3 = senti_pair[1].map(lambda r, i: {"label": 2 if i % 10 == 0 else r["label"]}, with_indices=True)
     with pytest.raises(LabelError, match="never has"):
         label_shift(senti_pair[0], s3)
+    # POS: PTB tags against a UPOS source are an error; a UPOS tag the source never uses is a shift
+    ptb = tgt.map(lambda r: {"upos": ["NN" if t == "NOUN" else t for t in r["upos"]]})
+    with pytest.raises(LabelError, match="NN"):
+        context_bias(src, ptb, mode="labeled")
+    intj = tgt.map(lambda r: {"upos": ["INTJ" if t == "ADV" else t for t in r["upos"]]})
+    assert label_shift(src, intj)["difference"]["INTJ"] > 0
 
 
 # ------------------------------------------------------------------ report, bias.json, plots
@@ -251,3 +257,21 @@ def test_task_file_diagnose_section(data_root, tmp_path):
     assert d["after"]["negative_transfer"]["vs_source_only"]["n"] == 2
     assert "Why it degrades" in (tmp_path / "run" / "report.md").read_text()
     assert np.isclose(res.metrics["diagnose"]["summary"]["oov_token_rate"], d["summary"]["oov_token_rate"])
+
+
+def test_domain_distance_over_sentence_embeddings():
+    from nlpta.data.schema import sentiment_dataset
+    from nlpta.evaluators import minilm_embedder
+
+    embed = minilm_embedder()
+    v = embed(["The blender broke after a week.", "The mixer stopped working in days.", "A moving novel about war."])
+    assert v.shape == (3, 384) and np.allclose(np.linalg.norm(v, axis=1), 1, atol=1e-4)
+    assert v[0] @ v[1] > v[0] @ v[2]  # two broken appliances are closer than a novel
+    kitchen = [f"The {x} {y} after {n} days." for x in ("blender", "toaster", "kettle", "mixer")
+               for y in ("broke", "leaked", "stopped working") for n in (2, 5, 9)]
+    books = [f"The {x} {y} of the {z}." for x in ("novel", "memoir", "story", "biography")
+             for y in ("tells the life", "follows the journey", "describes the youth") for z in ("hero", "author", "king")]
+    mk = lambda texts, d: sentiment_dataset({"id": f"{d}{i}", "text": t, "label": i % 2, "domain": d, "lang": "en"}  # noqa: E731
+                                            for i, t in enumerate(texts))
+    d = domain_distance(mk(books, "b"), mk(kitchen, "k"), embed=embed, n_permutations=100)
+    assert d["embedding"]["pad"] > 1.5 and d["embedding"]["mmd_p_value"] < 0.05

@@ -138,9 +138,13 @@ def js_rows(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.clip((ka + kb) / 2, 0.0, 1.0)
 
 
-def check_same_labels(src: Sequence, tgt: Sequence, what: str) -> None:
-    """Mismatched label sets (e.g. a 3-class target against a binary source) are a user error."""
-    extra = sorted(set(tgt) - set(src), key=str)
+def check_same_labels(src: Sequence, tgt: Sequence, what: str, task: str = "sentiment") -> None:
+    """Mismatched label sets (a 3-class target against a binary source; PTB tags against UPOS) are a
+    user error. For POS a UPOS tag the source never uses (INTJ in news) is a shift, not an error."""
+    from ..data.schema import UPOS_TAGS
+
+    allowed = set(src) | (set(UPOS_TAGS) if task == "pos" and set(src) <= set(UPOS_TAGS) else set())
+    extra = sorted(set(tgt) - allowed, key=str)
     if extra:
         raise LabelError(f"the target has {what} the source never has: {', '.join(map(str, extra[:10]))}"
                          f"{' ...' if len(extra) > 10 else ''}; source {what}: "

@@ -153,7 +153,7 @@ def _labeled(source, target, task, min_count, alpha, lowercase, adjust, top) -> 
         ys, yt = [t for s in source["upos"] for t in s], [t for s in target["upos"] for t in s]
     else:
         ys, yt = list(source["label"]), list(target["label"])
-    check_same_labels(ys, yt, "labels")
+    check_same_labels(ys, yt, "labels", task)
     labels = {lab: i for i, lab in enumerate(sorted(set(ys) | set(yt), key=str))}
     vocab = _vocab([source, target], task, lowercase, min_count)
     cols = list(labels)

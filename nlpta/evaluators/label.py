@@ -94,7 +94,7 @@ def label_shift(
     if mode == "labeled":
         require_labels(target, task, "target", "label shift in labeled mode")
         yt = _labels_of(target, task)
-        check_same_labels(ys, yt, "labels")
+        check_same_labels(ys, yt, "labels", task)
         names = sorted(set(ys) | set(yt), key=str)
         cs, ct = _dist(ys, names), _dist(yt, names)
         _, p = g_test_rows(cs[None], ct[None])
