@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections import OrderedDict
 from collections.abc import Sequence
 
 import datasets
@@ -47,11 +48,27 @@ def require_labels(ds: datasets.Dataset, task: str, role: str, why: str) -> None
                          "or give a labeled split")
 
 
+_TOKENS_CACHE: OrderedDict = OrderedDict()
+
+
 def docs_tokens(ds: datasets.Dataset, task: str, lowercase: bool = True) -> list[list[str]]:
-    """One token list per row: POS rows' tokens; sentiment texts split like the baseline's tf-idf."""
+    """One token list per row: POS rows' tokens; sentiment texts split like the baseline's tf-idf.
+
+    The detectors of one diagnosis all read the same two datasets, so the last few results are
+    kept (keyed by the dataset's fingerprint, which changes with any edit of it); do not modify them.
+    """
+    key = (ds._fingerprint, task, lowercase)
+    if key in _TOKENS_CACHE:
+        _TOKENS_CACHE.move_to_end(key)
+        return _TOKENS_CACHE[key]
     if task == "pos":
-        return [[t.lower() for t in toks] if lowercase else list(toks) for toks in ds["tokens"]]
-    return [_TOKEN.findall(t.lower() if lowercase else t) for t in ds["text"]]
+        out = [[t.lower() for t in toks] if lowercase else list(toks) for toks in ds["tokens"]]
+    else:
+        out = [_TOKEN.findall(t.lower() if lowercase else t) for t in ds["text"]]
+    _TOKENS_CACHE[key] = out
+    if len(_TOKENS_CACHE) > 6:
+        _TOKENS_CACHE.popitem(last=False)
+    return out
 
 
 def doc_features(tokens: list[str], ngram: int = 1, suffix: int = 0) -> list[str]:
