@@ -28,19 +28,62 @@ def _balanced(ns: int, nt: int, max_rows: int, rng: np.random.Generator) -> tupl
     return np.sort(rng.choice(ns, n, replace=False)), np.sort(rng.choice(nt, n, replace=False))
 
 
-def _features(ts: list[str], tt: list[str], embed: Callable | None, dense_dim: int | None, seed: int):
-    if embed is not None:
-        x = np.asarray(embed(ts + tt), dtype=np.float64)
-        return x
-    from sklearn.decomposition import TruncatedSVD
+def _sample(source, target, task, max_rows: int, seed: int) -> tuple[list[str], list[str]]:
+    """Balanced random samples of at most ``max_rows`` texts per domain."""
+    i_s, i_t = _balanced(len(source), len(target), max_rows, np.random.default_rng(seed))
+    return _texts(source.select(i_s), task), _texts(target.select(i_t), task)
+
+
+def _tfidf(texts: list[str]):
     from sklearn.feature_extraction.text import TfidfVectorizer
+
+    return TfidfVectorizer(sublinear_tf=True, min_df=2, token_pattern=r"(?u)\b\w+\b|[^\w\s]").fit_transform(texts)
+
+
+def _dense(x, seed: int, dim: int = 100) -> np.ndarray:
+    """Sparse tf-idf -> ``dim`` dimensions by truncated SVD, unit length (for the Gaussian kernel)."""
+    from scipy import sparse
+    from sklearn.decomposition import TruncatedSVD
     from sklearn.preprocessing import normalize
 
-    x = TfidfVectorizer(sublinear_tf=True, min_df=2, token_pattern=r"(?u)\b\w+\b|[^\w\s]").fit_transform(ts + tt)
-    if dense_dim:
-        k = min(dense_dim, x.shape[1] - 1, x.shape[0] - 1)
-        x = normalize(TruncatedSVD(k, random_state=seed).fit_transform(x))
-    return x
+    if not sparse.issparse(x):
+        return np.asarray(x, dtype=np.float64)
+    k = min(dim, x.shape[1] - 1, x.shape[0] - 1)
+    return normalize(TruncatedSVD(k, random_state=seed).fit_transform(x))
+
+
+def _pad(x, n: int, cv: int, seed: int) -> tuple[float, float]:
+    """(PAD, cross-validated error) of a logistic-regression domain classifier; rows: n source
+    then n target."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import StratifiedKFold, cross_val_score
+
+    y = np.r_[np.zeros(n), np.ones(n)]
+    folds = StratifiedKFold(min(cv, n), shuffle=True, random_state=seed)
+    err = 1.0 - float(cross_val_score(LogisticRegression(C=1.0, solver="liblinear"), x, y, cv=folds).mean())
+    return float(np.clip(2 * (1 - 2 * err), 0, 2)), err
+
+
+def _mmd(x: np.ndarray, n: int, n_permutations: int, seed: int) -> tuple[float, float, float]:
+    """(unbiased MMD^2, permutation p-value, bandwidth) for dense rows: n source then n target."""
+    from scipy.spatial.distance import pdist, squareform
+
+    rng = np.random.default_rng(seed)
+    d2 = squareform(pdist(x, "sqeuclidean"))
+    bw = float(np.sqrt(np.median(d2[np.triu_indices_from(d2, 1)]) / 2)) or 1.0
+    k = np.exp(-d2 / (2 * bw**2))
+    lab = np.r_[np.zeros(n, bool), np.ones(n, bool)]
+    # column 0: the true split; the others: permuted domain labels, all evaluated at once
+    a = np.stack([lab] + [rng.permutation(lab) for _ in range(n_permutations)], 1).astype(float)
+    b = 1 - a
+    kd = np.diag(k)
+    ka, kb = k @ a, k @ b
+    kxx = ((b * kb).sum(0) - kd @ b) / (n * (n - 1))
+    kyy = ((a * ka).sum(0) - kd @ a) / (n * (n - 1))
+    kxy = (b * ka).sum(0) / (n * n)
+    stat = kxx + kyy - 2 * kxy
+    p = (1 + int((stat[1:] >= stat[0]).sum())) / (1 + n_permutations)
+    return float(stat[0]), float(p), bw
 
 
 def proxy_a_distance(source: datasets.Dataset, target: datasets.Dataset, *, task: str | None = None,
@@ -48,30 +91,11 @@ def proxy_a_distance(source: datasets.Dataset, target: datasets.Dataset, *, task
     """Proxy A-distance from a cross-validated logistic-regression domain classifier on balanced
     samples (at most ``max_rows`` per domain). Returns ``{pad, error, n_per_domain, features}``:
     pad in [0, 2]; 0 = indistinguishable, 2 = perfectly separable."""
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.model_selection import StratifiedKFold, cross_val_score
-
     task = check_pair(source, target, task)
-    rng = np.random.default_rng(seed)
-    i_s, i_t = _balanced(len(source), len(target), max_rows, rng)
-    ts, tt = _texts(source.select(i_s), task), _texts(target.select(i_t), task)
-    x = _features(ts, tt, embed, None, seed)
-    y = np.r_[np.zeros(len(ts)), np.ones(len(tt))]
-    folds = StratifiedKFold(min(cv, len(ts)), shuffle=True, random_state=seed)
-    acc = cross_val_score(LogisticRegression(C=1.0, max_iter=1000), x, y, cv=folds).mean()
-    err = 1.0 - float(acc)
-    return {"pad": float(np.clip(2 * (1 - 2 * err), 0, 2)), "error": err, "n_per_domain": len(ts),
-            "features": "embedding" if embed is not None else "tfidf"}
-
-
-def _mmd2_from_kernel(k: np.ndarray, is_target: np.ndarray) -> float:
-    a = is_target.astype(float)
-    b = 1 - a
-    n, m = b.sum(), a.sum()
-    kxx = (b @ k @ b - (np.diag(k) * b).sum()) / (n * (n - 1))
-    kyy = (a @ k @ a - (np.diag(k) * a).sum()) / (m * (m - 1))
-    kxy = (b @ k @ a) / (n * m)
-    return float(kxx + kyy - 2 * kxy)
+    ts, tt = _sample(source, target, task, max_rows, seed)
+    x = np.asarray(embed(ts + tt), dtype=np.float64) if embed is not None else _tfidf(ts + tt)
+    pad, err = _pad(x, len(ts), cv, seed)
+    return {"pad": pad, "error": err, "n_per_domain": len(ts), "features": "embedding" if embed else "tfidf"}
 
 
 def mmd(source: datasets.Dataset, target: datasets.Dataset, *, task: str | None = None,
@@ -81,46 +105,41 @@ def mmd(source: datasets.Dataset, target: datasets.Dataset, *, task: str | None 
 
     Returns ``{mmd2, p_value, bandwidth, n_per_domain, n_permutations, features}``.
     """
-    from scipy.spatial.distance import pdist, squareform
-
     task = check_pair(source, target, task)
-    rng = np.random.default_rng(seed)
-    i_s, i_t = _balanced(len(source), len(target), max_rows, rng)
-    ts, tt = _texts(source.select(i_s), task), _texts(target.select(i_t), task)
-    x = _features(ts, tt, embed, 100, seed)
-    d2 = squareform(pdist(x, "sqeuclidean"))
-    bw = float(np.sqrt(np.median(d2[np.triu_indices_from(d2, 1)]) / 2)) or 1.0
-    k = np.exp(-d2 / (2 * bw**2))
-    lab = np.r_[np.zeros(len(ts), bool), np.ones(len(tt), bool)]
-    obs = _mmd2_from_kernel(k, lab)
-    # all permutations at once: columns of A are permuted domain indicators
-    perms = np.stack([rng.permutation(lab) for _ in range(n_permutations)], 1).astype(float)
-    b = 1 - perms
-    n = m = float(len(ts))
-    kd = np.diag(k)
-    ka, kb = k @ perms, k @ b
-    kxx = ((b * kb).sum(0) - kd @ b) / (n * (n - 1))
-    kyy = ((perms * ka).sum(0) - kd @ perms) / (m * (m - 1))
-    kxy = (b * ka).sum(0) / (n * m)
-    null = kxx + kyy - 2 * kxy
-    p = (1 + int((null >= obs).sum())) / (1 + n_permutations)
-    return {"mmd2": obs, "p_value": float(p), "bandwidth": bw, "n_per_domain": len(ts),
-            "n_permutations": n_permutations, "features": "embedding" if embed is not None else "tfidf-svd100"}
+    ts, tt = _sample(source, target, task, max_rows, seed)
+    x = np.asarray(embed(ts + tt), dtype=np.float64) if embed is not None else _dense(_tfidf(ts + tt), seed)
+    m2, p, bw = _mmd(x, len(ts), n_permutations, seed)
+    return {"mmd2": m2, "p_value": p, "bandwidth": bw, "n_per_domain": len(ts), "n_permutations": n_permutations,
+            "features": "embedding" if embed is not None else "tfidf-svd100"}
 
 
 def domain_distance(source: datasets.Dataset, target: datasets.Dataset, *, task: str | None = None,
-                    embed: Callable | None = None, seed: int = 0, n_permutations: int = 200) -> dict:
-    """Proxy A-distance and MMD over bag-of-words, and over ``embed`` sentence embeddings if given.
+                    embed: Callable | None = None, seed: int = 0, n_permutations: int = 200,
+                    max_rows: int = 2000, mmd_rows: int = 1000) -> dict:
+    """Proxy A-distance and MMD over bag-of-words, and over ``embed`` sentence embeddings if given,
+    from one balanced sample (``max_rows`` per domain; MMD, quadratic in rows, on the first
+    ``mmd_rows`` of each side), featurised once.
 
-    Returns ``{pad, mmd, mmd_p_value, ...details}`` (the bag-of-words values at the top level; the
-    embedding ones under ``embedding`` when ``embed`` is given)."""
-    pad = proxy_a_distance(source, target, task=task, seed=seed)
-    mm = mmd(source, target, task=task, seed=seed, n_permutations=n_permutations)
-    out = {"pad": pad["pad"], "mmd": mm["mmd2"], "mmd_p_value": mm["p_value"], "pad_detail": pad, "mmd_detail": mm}
+    Returns ``{pad, mmd, mmd_p_value, pad_detail, mmd_detail}`` (bag of words) and, when ``embed``
+    is given, ``embedding: {pad, mmd, mmd_p_value}``."""
+    task = check_pair(source, target, task)
+    ts, tt = _sample(source, target, task, max_rows, seed)
+    n, m = len(ts), min(len(ts), mmd_rows)
+    sub = np.r_[np.arange(m), n + np.arange(m)]  # the first m rows of each side
+    views = {"tfidf": _tfidf(ts + tt)}
     if embed is not None:
-        pe = proxy_a_distance(source, target, task=task, embed=embed, seed=seed)
-        me = mmd(source, target, task=task, embed=embed, seed=seed, n_permutations=n_permutations)
-        out["embedding"] = {"pad": pe["pad"], "mmd": me["mmd2"], "mmd_p_value": me["p_value"]}
+        views["embedding"] = np.asarray(embed(ts + tt), dtype=np.float64)
+    out: dict = {}
+    for name, x in views.items():
+        pad, err = _pad(x, n, 5, seed)
+        m2, p, bw = _mmd(_dense(x[sub], seed), m, n_permutations, seed)
+        if name == "tfidf":
+            out.update(pad=pad, mmd=m2, mmd_p_value=p,
+                       pad_detail={"pad": pad, "error": err, "n_per_domain": n, "features": "tfidf"},
+                       mmd_detail={"mmd2": m2, "p_value": p, "bandwidth": bw, "n_per_domain": m,
+                                   "n_permutations": n_permutations, "features": "tfidf-svd100"})
+        else:
+            out["embedding"] = {"pad": pad, "mmd": m2, "mmd_p_value": p, "error": err, "bandwidth": bw}
     return out
 
 
