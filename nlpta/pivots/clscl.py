@@ -7,6 +7,12 @@ target row if the translation does. One predictor per pivot learns to predict th
 non-pivot word, on unlabeled rows of both languages, so the SVD of the stacked weights gives a
 projection under which English and target words with the same sentiment behaviour meet. The
 classifier is trained on the projected English rows and applied to the projected target rows.
+
+One addition to the paper (``center=True``): each language's projected rows are centred on that
+language's mean (English rows on the source rows' mean, target rows on the unlabeled target rows'
+mean). Without it the projection carries a language offset -- pivots are not equally frequent in
+both languages -- and a classifier trained on English rows put 99% of German books reviews in one
+class (50.5% accuracy, Webis en -> de books, seed 1; 70.7% centred).
 """
 
 from __future__ import annotations
@@ -42,15 +48,38 @@ class CLSCL(SCL):
     """
 
     kind: ClassVar[str] = "clscl"
+    _arrays: ClassVar[tuple[str, ...]] = SCL._arrays + ("target_columns_", "language_means_")
 
     def __init__(self, pairs=None, n_pivots: int = 450, h: int = 100, min_count: int = 20,
                  pivot_criterion: str = "mi", alpha: float = 1.0, solver: str = "auto", rank: int = 300,
-                 positive_only: bool = True, scale: float = 1.0, concat: bool = False, feature_names=None,
-                 random_state: int = 0) -> None:
+                 positive_only: bool = True, scale: float = 1.0, concat: bool = False, center: bool = True,
+                 feature_names=None, random_state: int = 0) -> None:
         super().__init__(n_pivots=n_pivots, h=h, min_count=min_count, pivot_criterion=pivot_criterion,
                          alpha=alpha, solver=solver, rank=rank, positive_only=positive_only, scale=scale,
                          concat=concat, feature_names=feature_names, random_state=random_state)
         self.pairs = pairs
+        self.center = center
+
+    def _fit_theta(self, Xs, y, Xt, X_source_unlabeled=None) -> None:
+        super()._fit_theta(Xs, y, Xt, X_source_unlabeled=X_source_unlabeled)
+        en = Xs if X_source_unlabeled is None else sp.vstack([Xs, X_source_unlabeled], format="csr")
+        self.target_columns_ = doc_freq(Xt) > doc_freq(en)
+        self.language_means_ = np.zeros((2, self.theta_.shape[1]))
+        if self.center:
+            self.language_means_ = np.vstack([self._raw(en).mean(axis=0), self._raw(Xt).mean(axis=0)])
+
+    def _raw(self, X: sp.csr_matrix) -> np.ndarray:
+        return super()._project(X)
+
+    def is_target(self, X) -> np.ndarray:
+        """Per row: are most of its non-zero columns target-language columns?"""
+        B = sp.csr_matrix(X, copy=True)
+        B.data = np.ones_like(B.data)
+        n_target = np.asarray(B @ self.target_columns_.astype(np.float64)).ravel()
+        return n_target > 0.5 * np.maximum(B.getnnz(axis=1), 1)
+
+    def _project(self, X: sp.csr_matrix) -> np.ndarray:
+        return self._raw(X) - self.language_means_[self.is_target(X).astype(int)]
 
     def _select(self, Xs, y, Xt):
         if not self.pairs:

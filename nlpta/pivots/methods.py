@@ -3,8 +3,12 @@
 Sentiment (Blitzer et al. 2007 setting): the pivot transformer is fitted on binary uni+bigram
 counts of the source train texts and the target unlabeled texts; the classifier is the ``none``
 baseline's -- tf-idf uni+bigram logistic regression, vectorizer fitted on the source -- reading
-``[tfidf(x), scale * projection(x)]``, with C and the projection's scale chosen together by
-stratified 5-fold CV on the source (the fair comparison with ``none``, which picks C the same way).
+``[tfidf(x), scale * projection(x)]``, with C chosen by stratified 5-fold CV on the source (the
+fair comparison with ``none``, which picks C the same way). The projection's scale is fixed a
+priori at 1 (its rows' mean l2 norm equals the tf-idf rows' norm), not tuned: source CV
+prefers ever smaller scales (the projection does not help in-domain), so it cannot choose it;
+``scales`` with several values makes CV choose anyway. At most ``max_unlabeled`` (4,000, a seeded
+sample) target reviews are used: the pivot predictors' cost grows with the cube of the rows.
 """
 
 from __future__ import annotations
@@ -16,21 +20,23 @@ from typing import Any, ClassVar
 import datasets
 import numpy as np
 import scipy.sparse as sp
+from sklearn.feature_extraction import DictVectorizer
 from sklearn.feature_extraction.text import CountVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
 
+from .. import data
 from ..errors import NlptaError, NotFittedError
 from ..io import atomic_write_json
 from ..methods import Method, register
-from ..models.classical import BowSentimentClassifier
+from ..models.classical import BowSentimentClassifier, FeatureTagger, sentence_features
 from ..tasks import TransferTask
 from .base import PivotTransformer
 from .scl import SCL
 from .sfa import SFA
 
 _SENTI_COMMON: dict[str, Any] = {"ngram_range": [1, 2], "min_df": 3, "Cs": [0.1, 1.0, 10.0, 100.0],
-                                 "scales": [1.0], "cv": 5, "max_unlabeled": None}
+                                 "scales": [1.0], "cv": 5, "max_unlabeled": 4000}
 
 
 def sample_texts(texts: list[str], limit: int | None, seed: int) -> list[str]:
@@ -79,11 +85,10 @@ class _PivotSentiment(Method):
         unl = sample_texts(list(task.unlabeled["text"]), p["max_unlabeled"], self.seed)
         self.counts_ = CountVectorizer(ngram_range=tuple(p["ngram_range"]), min_df=p["min_df"], binary=True,
                                        lowercase=True, dtype=np.float64)
-        self.counts_.fit(texts + unl)
-        names = self.counts_.get_feature_names_out()
-        self.transformer_ = self._make_transformer(names)
-        self.transformer_.fit(self.counts_.transform(texts), y, X_target_unlabeled=self.counts_.transform(unl))
-        Z = self.transformer_.transform(self.counts_.transform(texts))
+        C = self.counts_.fit_transform(texts + unl).tocsr()
+        Xs, Xu = C[: len(texts)], C[len(texts) :]
+        self.transformer_ = self._make_transformer(self.counts_.get_feature_names_out())
+        Z = self.transformer_.fit(Xs, y, X_target_unlabeled=Xu).transform(Xs)
         self.tfidf_ = BowSentimentClassifier(ngram_range=tuple(p["ngram_range"]))._vectorizer()
         T = self.tfidf_.fit_transform(texts)
         self.scale_, self.C_, self.cv_scores_ = cv_select([T], Z, y, p["Cs"], p["scales"], p["cv"], self.seed)
@@ -164,8 +169,209 @@ class SFASentiment(_PivotSentiment):
 
 
 @register("scl")
-class SCLSentiment(_PivotSentiment):
-    """SCL (Blitzer, McDonald & Pereira 2006): pivots ranked by frequency in both domains."""
+class SCLMethod(_PivotSentiment):
+    """SCL (Blitzer, McDonald & Pereira 2006). Sentiment: pivots ranked by frequency in both
+    domains. POS: pivots are frequent context features (the words at -2..+2) shared by both domains,
+    predicted from each token's own features (word, affixes, shape) on source and target unlabeled
+    tokens; the tagger of ``none`` gets the scaled projection as extra features."""
 
-    defaults: ClassVar[dict[str, dict[str, Any]]] = {"sentiment": {**_SCL_SENTI, "pivot_criterion": "freq"}}
+    tasks: ClassVar[tuple[str, ...]] = ("pos", "sentiment")
+    defaults: ClassVar[dict[str, dict[str, Any]]] = {
+        "sentiment": {**_SCL_SENTI, "pivot_criterion": "freq"},
+        "pos": {"n_pivots": 500, "h": 25, "min_count": 10, "alpha": 1.0, "rank": 300, "scale": 1.0,
+                "max_unlabeled": None, "C": 5.0, "max_iter": 300},
+    }
     transformer_params = ("n_pivots", "h", "min_count", "alpha", "solver", "pivot_criterion")
+
+    def fit(self, task: TransferTask) -> SCLMethod:
+        if self.task == "sentiment":
+            return super().fit(task)
+        if task.unlabeled is None:
+            raise NlptaError("method 'scl' needs target unlabeled sentences: add `unlabeled:` to the task "
+                             "(e.g. {corpus: ud:en_ewt, split: train, domain: reviews, labeled: false})", code="E306")
+        p = self.params
+        unl = list(task.unlabeled["tokens"])
+        if p["max_unlabeled"] is not None and p["max_unlabeled"] < len(unl):
+            keep = np.sort(np.random.default_rng(self.seed).permutation(len(unl))[: p["max_unlabeled"]])
+            unl = [unl[i] for i in keep]
+        src = list(task.source["tokens"])
+        self.dv_ = DictVectorizer(dtype=np.float32).fit(sentence_features(src + unl))
+        names = self.dv_.feature_names_
+        context = np.array([n.startswith(_CONTEXT) for n in names])
+        own = np.array([not n.startswith(_NEIGHBOUR) for n in names])
+        self.transformer_ = SCL(n_pivots=p["n_pivots"], h=p["h"], min_count=p["min_count"], alpha=p["alpha"],
+                                rank=p["rank"], scale=p["scale"], concat=False, feature_names=list(names),
+                                allowed_pivots=context, input_mask=own, random_state=self.seed)
+        self.transformer_.fit(self.dv_.transform(sentence_features(src)), None,
+                              X_target_unlabeled=self.dv_.transform(sentence_features(unl)))
+        self.tagger_ = FeatureTagger(C=p["C"], max_iter=p["max_iter"], seed=self.seed, extra_features=self.extra_features)
+        self.tagger_.fit(src, list(task.source["upos"]))
+        self.n_unlabeled_ = len(unl)
+        return self
+
+    def extra_features(self, sentences) -> np.ndarray:
+        """The scaled SCL projection of each token's own features (one row per token)."""
+        return self.transformer_.transform(self.dv_.transform(sentence_features(sentences)))
+
+    def predict(self, ds: datasets.Dataset) -> list:
+        if self.task == "sentiment":
+            return super().predict(ds)
+        if not hasattr(self, "tagger_"):
+            raise NotFittedError("method 'scl' is not fitted; call fit() first")
+        return self.tagger_.predict(list(ds["tokens"]))
+
+    def save(self, directory: str | Path) -> None:
+        if self.task == "sentiment":
+            return super().save(directory)
+        d = Path(directory)
+        self.transformer_.save(d)
+        self.tagger_.save(d)
+        atomic_write_json(d / "pivot_method.json", {"method": self.name, "task": self.task, "seed": self.seed,
+                                                    "params": self.params, "features": self.dv_.feature_names_})
+        return None
+
+
+_CONTEXT = ("w-1=", "w+1=", "w-2=", "w+2=")
+_NEIGHBOUR = ("w-", "w+", "s3-", "s3+", "w0w")
+
+
+# ------------------------------------------------------------------------------ cross-language
+def _target_lang(task: TransferTask) -> str:
+    langs = sorted(set(task.target["lang"]))
+    if len(langs) != 1:
+        raise NlptaError(f"cross-language methods need one target language; the target rows hold {langs}", code="E306")
+    return langs[0]
+
+
+class _Bilingual:
+    """Two tokenizers over one vocabulary: ``en:word`` and ``<lang>:word`` columns."""
+
+    def __init__(self, lang: str, dictionary: str | None) -> None:
+        from .lexicon import load_dictionary, muse_path, word_tokenizer
+
+        self.lang = "ja" if lang == "jp" else lang
+        self.dictionary = dictionary
+        self.pairs_ = load_dictionary(dictionary or muse_path("en", self.lang))
+        self.tok = {"en": word_tokenizer("en"),
+                    self.lang: word_tokenizer(self.lang, [t for _, t in self.pairs_])}
+
+    def analyzer(self, lang: str):
+        tok = self.tok[lang]
+        return lambda text: [f"{lang}:{w}" for w in tok(text)]
+
+    def fit(self, en_texts: list[str], tgt_texts: list[str], min_df: int) -> _Bilingual:
+        vocab: set[str] = set()
+        for lang, texts in (("en", en_texts), (self.lang, tgt_texts)):
+            cv = CountVectorizer(analyzer=self.analyzer(lang), min_df=min_df, binary=True).fit(texts)
+            vocab |= set(cv.vocabulary_)
+        self.vocabulary_ = {w: i for i, w in enumerate(sorted(vocab))}
+        return self
+
+    def transform(self, texts: list[str], lang: str) -> sp.csr_matrix:
+        lang = "ja" if lang == "jp" else lang
+        return CountVectorizer(analyzer=self.analyzer(lang), vocabulary=self.vocabulary_, binary=True,
+                               dtype=np.float64).transform(texts)
+
+    def column_pairs(self) -> list[tuple[int, int]]:
+        v = self.vocabulary_
+        return [(v[f"en:{a}"], v[f"{self.lang}:{b}"]) for a, b in self.pairs_
+                if f"en:{a}" in v and f"{self.lang}:{b}" in v]
+
+
+@register("cl-scl")
+class CrossLanguageSCL(Method):
+    """Cross-language SCL (Prettenhofer & Stein 2010): English labeled source, target-language
+    unlabeled text (``unlabeled:``), pivots = dictionary word pairs (MUSE ``en-<lang>`` by default, or
+    ``dictionary: path`` to a ``source target`` per line file). Unigram features (as the paper);
+    logistic regression on the scaled projection of the English reviews, C by 5-fold CV."""
+
+    tasks: ClassVar[tuple[str, ...]] = ("sentiment",)
+    defaults: ClassVar[dict[str, dict[str, Any]]] = {"sentiment": {
+        "dictionary": None, "n_pivots": 450, "h": 100, "min_count": 20, "min_df": 2, "alpha": 1.0,
+        "pivot_criterion": "mi", "Cs": [0.01, 0.1, 1.0, 10.0, 100.0], "cv": 5, "max_unlabeled": None,
+        "source_unlabeled": []}}
+
+    def fit(self, task: TransferTask) -> CrossLanguageSCL:
+        from .clscl import CLSCL
+
+        if task.unlabeled is None:
+            raise NlptaError("method 'cl-scl' needs target-language unlabeled text: add `unlabeled:` to the task "
+                             "(e.g. {corpus: webis:de/books, split: train, labeled: false})", code="E306")
+        p = self.params
+        self.lang_ = _target_lang(task)
+        en, y = list(task.source["text"]), np.asarray(task.source["label"])
+        tgt = sample_texts(list(task.unlabeled["text"]), p["max_unlabeled"], self.seed)
+        more: list[str] = []
+        for name in p["source_unlabeled"]:  # more English text, labels ignored
+            more += list(data.load(name, split="train")["text"])
+        self.bi_ = _Bilingual(self.lang_, p["dictionary"]).fit(en + more, tgt, p["min_df"])
+        names = sorted(self.bi_.vocabulary_, key=self.bi_.vocabulary_.get)
+        Xs, Xt = self.bi_.transform(en, "en"), self.bi_.transform(tgt, self.lang_)
+        Xmore = self.bi_.transform(more, "en") if more else None
+        self.transformer_ = CLSCL(pairs=self.bi_.column_pairs(), n_pivots=p["n_pivots"], h=p["h"],
+                                  min_count=p["min_count"], alpha=p["alpha"], pivot_criterion=p["pivot_criterion"],
+                                  feature_names=names, random_state=self.seed).fit(Xs, y, X_target_unlabeled=Xt,
+                                                                                    X_source_unlabeled=Xmore)
+        Z = self.transformer_.transform(Xs)
+        _, self.C_, self.cv_scores_ = cv_select([], Z, y, p["Cs"], [1.0], p["cv"], self.seed)
+        self.clf_ = LogisticRegression(C=self.C_, solver="liblinear", max_iter=2000, random_state=self.seed).fit(Z, y)
+        self.n_unlabeled_ = len(tgt)
+        return self
+
+    def predict(self, ds: datasets.Dataset) -> list:
+        if not hasattr(self, "clf_"):
+            raise NotFittedError("method 'cl-scl' is not fitted; call fit() first")
+        lang = _target_lang_of(ds, self.lang_)
+        return [int(x) for x in self.clf_.predict(self.transformer_.transform(self.bi_.transform(list(ds["text"]), lang)))]
+
+    def save(self, directory: str | Path) -> None:
+        d = Path(directory)
+        self.transformer_.save(d)
+        v = self.bi_.vocabulary_
+        atomic_write_json(d / "cl_scl.json", {
+            "method": self.name, "seed": self.seed, "params": self.params, "lang": self.lang_, "C": self.C_,
+            "vocabulary": sorted(v, key=v.get), "coef": self.clf_.coef_, "intercept": self.clf_.intercept_})
+
+
+def _target_lang_of(ds: datasets.Dataset, default: str) -> str:
+    langs = set(ds["lang"]) if "lang" in ds.column_names else {default}
+    return langs.pop() if len(langs) == 1 else default
+
+
+@register("dict-translate")
+class DictionaryTranslation(Method):
+    """Cross-language baseline: the ``none`` classifier trained on English, applied to target-language
+    reviews translated word by word with a bilingual dictionary (MUSE ``<lang>-en``, first listed
+    translation; words without an entry are dropped)."""
+
+    tasks: ClassVar[tuple[str, ...]] = ("sentiment",)
+    defaults: ClassVar[dict[str, dict[str, Any]]] = {"sentiment": {
+        "dictionary": None, "ngram_range": [1, 2], "Cs": [0.1, 1.0, 10.0, 100.0], "cv": 5}}
+
+    def fit(self, task: TransferTask) -> DictionaryTranslation:
+        from .lexicon import load_dictionary, muse_path, word_tokenizer
+
+        p = self.params
+        self.lang_ = "ja" if (lang := _target_lang(task)) == "jp" else lang
+        pairs = load_dictionary(p["dictionary"] or muse_path(self.lang_, "en"))
+        self.table_: dict[str, str] = {}
+        for a, b in pairs:
+            self.table_.setdefault(a, b)
+        self.tok_ = word_tokenizer(self.lang_, self.table_)
+        self.model_ = BowSentimentClassifier(ngram_range=tuple(p["ngram_range"]), Cs=tuple(p["Cs"]), cv=p["cv"],
+                                             seed=self.seed).fit(list(task.source["text"]), task.source["label"])
+        return self
+
+    def translate(self, text: str) -> str:
+        """The text's words replaced by their dictionary translation (unknown words dropped)."""
+        return " ".join(self.table_[w] for w in self.tok_(text) if w in self.table_)
+
+    def predict(self, ds: datasets.Dataset) -> list:
+        if not hasattr(self, "model_"):
+            raise NotFittedError("method 'dict-translate' is not fitted; call fit() first")
+        return [int(x) for x in self.model_.predict([self.translate(t) for t in ds["text"]])]
+
+    def save(self, directory: str | Path) -> None:
+        d = Path(directory)
+        self.model_.save(d)
+        atomic_write_json(d / "dictionary.json", {"lang": self.lang_, "table": self.table_})

@@ -54,15 +54,15 @@ def solve_pivot_predictors(X: sp.csr_matrix, Y: np.ndarray, alpha: float = 1.0, 
     if alpha <= 0:
         raise NlptaError(f"alpha must be > 0; got {alpha}", code="E304")
     n, d = X.shape
-    Xb = sp.hstack([X, np.ones((n, 1))], format="csr")
+    Xb = sp.hstack([X, np.ones((n, 1))], format="csr", dtype=dtype)
     Y = np.asarray(Y, dtype=np.float64)
     if solver == "auto":
         solver = "dual" if n <= 12000 else ("primal" if d < 4000 else "lowrank")
     if solver == "dual":
-        K = (Xb @ Xb.T).toarray().astype(dtype)
+        K = (Xb @ Xb.T).toarray()
         K[np.diag_indices_from(K)] += alpha
         A = sl.cho_solve(sl.cho_factor(K, overwrite_a=True, check_finite=False), Y.astype(dtype), check_finite=False)
-        W = np.asarray(Xb.T.astype(dtype) @ A)
+        W = np.asarray(Xb.T @ A)
     elif solver == "primal":
         G = (Xb.T @ Xb).toarray()
         G[np.diag_indices_from(G)] += alpha
@@ -77,7 +77,7 @@ def solve_pivot_predictors(X: sp.csr_matrix, Y: np.ndarray, alpha: float = 1.0, 
 
 def pivot_targets(X: sp.csr_matrix, pivots: np.ndarray) -> np.ndarray:
     """+-1 matrix (rows x pivots): does pivot j occur in row i?"""
-    return np.where(np.asarray((X[:, pivots] != 0).todense()), 1.0, -1.0)
+    return np.where(np.asarray((X[:, pivots] != 0).todense()), np.float32(1.0), np.float32(-1.0))
 
 
 def structural_projection(W: np.ndarray, h: int, positive_only: bool = True, random_state: int = 0) -> np.ndarray:
