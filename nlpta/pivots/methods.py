@@ -65,6 +65,9 @@ def cv_select(blocks: list[sp.spmatrix | np.ndarray], Z: np.ndarray, y: np.ndarr
     return best[1], best[2], scores
 
 
+_VECTORS: dict[str, Any] = {}
+
+
 class _PivotSentiment(Method):
     """Shared sentiment adapter; subclasses set ``transformer`` and their defaults."""
 
@@ -82,19 +85,23 @@ class _PivotSentiment(Method):
                              "(e.g. {corpus: mdsd:kitchen, split: unlabeled})", code="E306")
         p = self.params
         texts, y = list(task.source["text"]), np.asarray(task.source["label"])
-        unl = sample_texts(list(task.unlabeled["text"]), p["max_unlabeled"], self.seed)
-        self.counts_ = CountVectorizer(ngram_range=tuple(p["ngram_range"]), min_df=p["min_df"], binary=True,
-                                       lowercase=True, dtype=np.float64)
-        C = self.counts_.fit_transform(texts + unl).tocsr()
+        key = (id(task), texts[0], len(texts), len(task.unlabeled), tuple(p["ngram_range"]), p["min_df"],
+               p["max_unlabeled"], self.seed)
+        if _VECTORS.get("key") != key:  # the features of the last task, shared by methods run one after another
+            unl = sample_texts(list(task.unlabeled["text"]), p["max_unlabeled"], self.seed)
+            counts = CountVectorizer(ngram_range=tuple(p["ngram_range"]), min_df=p["min_df"], binary=True,
+                                     lowercase=True, dtype=np.float64)
+            C = counts.fit_transform(texts + unl).tocsr()
+            tfidf = BowSentimentClassifier(ngram_range=tuple(p["ngram_range"]))._vectorizer()
+            _VECTORS.update(key=key, counts=counts, C=C, tfidf=tfidf, T=tfidf.fit_transform(texts), n_unl=len(unl))
+        self.counts_, C, self.tfidf_, T = _VECTORS["counts"], _VECTORS["C"], _VECTORS["tfidf"], _VECTORS["T"]
         Xs, Xu = C[: len(texts)], C[len(texts) :]
         self.transformer_ = self._make_transformer(self.counts_.get_feature_names_out())
         Z = self.transformer_.fit(Xs, y, X_target_unlabeled=Xu).transform(Xs)
-        self.tfidf_ = BowSentimentClassifier(ngram_range=tuple(p["ngram_range"]))._vectorizer()
-        T = self.tfidf_.fit_transform(texts)
         self.scale_, self.C_, self.cv_scores_ = cv_select([T], Z, y, p["Cs"], p["scales"], p["cv"], self.seed)
         X = sp.hstack([T, sp.csr_matrix(self.scale_ * Z)], format="csr")
         self.clf_ = LogisticRegression(C=self.C_, solver="liblinear", max_iter=2000, random_state=self.seed).fit(X, y)
-        self.n_unlabeled_ = len(unl)
+        self.n_unlabeled_ = _VECTORS["n_unl"]
         return self
 
     def features(self, texts: list[str]) -> sp.csr_matrix:

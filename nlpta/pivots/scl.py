@@ -45,7 +45,7 @@ def solve_pivot_predictors(X: sp.csr_matrix, Y: np.ndarray, alpha: float = 1.0, 
     Args:
         solver: ``dual`` (rows <= features, exact), ``primal`` (features < rows, exact),
             ``lowrank`` (approximate: only the top ``rank`` singular directions of X), ``auto``
-            (dual up to 12,000 rows, primal up to 4,000 features, else lowrank).
+            (dual up to 6,000 rows, primal up to 4,000 features, else lowrank).
         dtype: float type of the dense factorisation (float32 halves time and memory; the tests
             check it against float64).
     """
@@ -57,7 +57,7 @@ def solve_pivot_predictors(X: sp.csr_matrix, Y: np.ndarray, alpha: float = 1.0, 
     Xb = sp.hstack([X, np.ones((n, 1))], format="csr", dtype=dtype)
     Y = np.asarray(Y, dtype=np.float64)
     if solver == "auto":
-        solver = "dual" if n <= 12000 else ("primal" if d < 4000 else "lowrank")
+        solver = "dual" if n <= 6000 else ("primal" if d < 4000 else "lowrank")
     if solver == "dual":
         K = (Xb @ Xb.T).toarray()
         K[np.diag_indices_from(K)] += alpha
