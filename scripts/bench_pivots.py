@@ -67,16 +67,26 @@ def blitzer_spec(s: str, t: str) -> TaskSpec:
                     unlabeled=DataSpec(f"mdsd:{t}", split="unlabeled", labeled=False))
 
 
-def bench_blitzer(seeds: list[int], methods=("scl-mi", "sfa", "scl")) -> dict:
+def blitzer_runs() -> dict:
+    """Every cached Blitzer run, from ``pivots_blitzer.json`` and the parts of parallel workers."""
+    runs: dict = {}
+    for p in sorted(OUT.glob("pivots_blitzer*.json")):
+        runs.update(json.loads(p.read_text()).get("runs", {}))
+    return runs
+
+
+def bench_blitzer(seeds: list[int], methods=("scl-mi", "sfa", "scl"), part: str = "") -> dict:
     """Every method on every pair and seed: the first method's column first, then the others pair by
-    pair (one after another on the same task, so they share its vectorised features)."""
-    res = _load("pivots_blitzer") or {"runs": {}}
+    pair (one after another on the same task, so they share its vectorised features). Parallel
+    workers (``--part``) write their own file and skip the runs any file already holds."""
+    name = "pivots_blitzer" + (f"_{part}" if part else "")
+    res = _load(name) or {"runs": {}}
     order = [([m], seed, pair) for m in methods[:1] for seed in seeds for pair in PAIRS]
     order += [(list(methods[1:]), seed, pair) for seed in seeds for pair in PAIRS]  # these share the features
     for ms, seed, (s, t) in order:
         tt = None
         for m in ms:
-            if f"{s}->{t}|{m}|{seed}" in res["runs"]:
+            if f"{s}->{t}|{m}|{seed}" in blitzer_runs():
                 continue
             if tt is None:
                 tt = TransferTask(blitzer_spec(s, t), seed=seed)
@@ -87,7 +97,7 @@ def bench_blitzer(seeds: list[int], methods=("scl-mi", "sfa", "scl")) -> dict:
             res["runs"][f"{s}->{t}|{m}|{seed}"] = {"accuracy": acc, "fit_seconds": fit_s, "C": model.C_,
                                                    "unlabeled": model.n_unlabeled_}
             print(f"  {s}->{t} {m} seed {seed}: {100 * acc:.2f} ({fit_s:.0f} s)", flush=True)
-            _save("pivots_blitzer", res)
+            _save(name, res)
     return res
 
 
@@ -402,9 +412,9 @@ SECTIONS = ("blitzer", "webis", "pos", "cost")
 
 def write_fragment(seeds: list[int]) -> None:
     parts = []
-    res = _load("pivots_blitzer")
-    if res:
-        parts.append(table_blitzer(res, seeds))
+    runs = blitzer_runs()
+    if runs:
+        parts.append(table_blitzer({"runs": runs}, seeds))
     for name, fn in (("pivots_webis", table_webis), ("pivots_pos", table_pos), ("pivots_cost", table_cost)):
         r = _load(name)
         if r:
@@ -420,14 +430,18 @@ def main() -> int:
     ap.add_argument("--seeds", default="1,2,3")
     ap.add_argument("--fresh", action="store_true", help="discard the cached results of the sections run")
     ap.add_argument("--assemble", action="store_true")
+    ap.add_argument("--part", default="", help="Blitzer: a parallel worker's name (its own result file)")
+    ap.add_argument("--methods", default="", help="Blitzer: methods in order, e.g. sfa,scl (default scl-mi,sfa,scl)")
     a = ap.parse_args()
     seeds = [int(x) for x in a.seeds.split(",")]
     only = set(a.only.split(","))
     if not a.assemble:
         if "blitzer" in only:
             if a.fresh:
-                _save("pivots_blitzer", {"runs": {}})
-            bench_blitzer(seeds)
+                for p in OUT.glob("pivots_blitzer*.json"):
+                    p.unlink()
+            methods = tuple(a.methods.split(",")) if a.methods else ("scl-mi", "sfa", "scl")
+            bench_blitzer(seeds, methods, a.part)
         for name, fn in (("webis", bench_webis), ("pos", bench_pos)):
             if name in only:
                 if a.fresh:
