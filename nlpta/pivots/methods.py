@@ -1,7 +1,10 @@
 """Registry adapters: ``scl``, ``scl-mi``, ``sfa`` (sentiment; ``scl`` also POS) and ``cl-scl``.
 
 Sentiment (Blitzer et al. 2007 setting): the pivot transformer is fitted on binary uni+bigram
-counts of the source train texts and the target unlabeled texts; the classifier is the ``none``
+counts of the source train texts and the target unlabeled texts (SCL's pivot predictors train on
+the unlabeled rows only, ``labeled_rows=False``: the labeled reviews are then projected out of
+sample, like the test reviews; ``source_unlabeled=True`` adds the source corpus's unlabeled split
+to those rows); the classifier is the ``none``
 baseline's -- tf-idf uni+bigram logistic regression, vectorizer fitted on the source -- reading
 ``[tfidf(x), scale * projection(x)]``, with C chosen by stratified 5-fold CV on the source (the
 fair comparison with ``none``, which picks C the same way). The projection's scale is fixed a
@@ -75,6 +78,14 @@ class _PivotSentiment(Method):
     transformer: ClassVar[type[PivotTransformer]] = SCL
     transformer_params: ClassVar[tuple[str, ...]] = ()
 
+    def _source_unlabeled(self, task: TransferTask) -> str | None:
+        """SCL: the source corpus's ``unlabeled`` split (e.g. ``mdsd:books``), if it has one and
+        ``source_unlabeled`` is on; the pivot predictors then train on unlabeled rows of both domains."""
+        if not self.params.get("source_unlabeled"):
+            return None
+        c = data.REGISTRY.get(task.spec.source.corpus)
+        return c.name if c is not None and "unlabeled" in c.splits else None
+
     def _make_transformer(self, names: np.ndarray) -> PivotTransformer:
         kw = {k: self.params[k] for k in self.transformer_params}
         return self.transformer(**kw, concat=False, feature_names=list(names), random_state=self.seed)
@@ -85,19 +96,27 @@ class _PivotSentiment(Method):
                              "(e.g. {corpus: mdsd:kitchen, split: unlabeled})", code="E306")
         p = self.params
         texts, y = list(task.source["text"]), np.asarray(task.source["label"])
+        src_unl_name = self._source_unlabeled(task)
         key = (id(task), texts[0], len(texts), len(task.unlabeled), tuple(p["ngram_range"]), p["min_df"],
-               p["max_unlabeled"], self.seed)
+               p["max_unlabeled"], self.seed, src_unl_name)
         if _VECTORS.get("key") != key:  # the features of the last task, shared by methods run one after another
             unl = sample_texts(list(task.unlabeled["text"]), p["max_unlabeled"], self.seed)
+            sunl = []
+            if src_unl_name:
+                sunl = sample_texts(list(data.load(src_unl_name, split="unlabeled")["text"]), p["max_unlabeled"],
+                                    self.seed)
             counts = CountVectorizer(ngram_range=tuple(p["ngram_range"]), min_df=p["min_df"], binary=True,
                                      lowercase=True, dtype=np.float64)
-            C = counts.fit_transform(texts + unl).tocsr()
+            C = counts.fit_transform(texts + unl + sunl).tocsr()
             tfidf = BowSentimentClassifier(ngram_range=tuple(p["ngram_range"]))._vectorizer()
-            _VECTORS.update(key=key, counts=counts, C=C, tfidf=tfidf, T=tfidf.fit_transform(texts), n_unl=len(unl))
+            _VECTORS.update(key=key, counts=counts, C=C, tfidf=tfidf, T=tfidf.fit_transform(texts), n_unl=len(unl),
+                            n_sunl=len(sunl))
         self.counts_, C, self.tfidf_, T = _VECTORS["counts"], _VECTORS["C"], _VECTORS["tfidf"], _VECTORS["T"]
-        Xs, Xu = C[: len(texts)], C[len(texts) :]
+        n, nu = len(texts), _VECTORS["n_unl"]
+        Xs, Xu, Xsu = C[:n], C[n : n + nu], (C[n + nu :] if _VECTORS["n_sunl"] else None)
         self.transformer_ = self._make_transformer(self.counts_.get_feature_names_out())
-        Z = self.transformer_.fit(Xs, y, X_target_unlabeled=Xu).transform(Xs)
+        Z = self.transformer_.fit(Xs, y, X_target_unlabeled=Xu, **({"X_source_unlabeled": Xsu} if Xsu is not None else {})
+                                  ).transform(Xs)
         self.scale_, self.C_, self.cv_scores_ = cv_select([T], Z, y, p["Cs"], p["scales"], p["cv"], self.seed)
         X = sp.hstack([T, sp.csr_matrix(self.scale_ * Z)], format="csr")
         self.clf_ = LogisticRegression(C=self.C_, solver="liblinear", max_iter=2000, random_state=self.seed).fit(X, y)
@@ -153,7 +172,8 @@ class _PivotSentiment(Method):
         return self
 
 
-_SCL_SENTI = {**_SENTI_COMMON, "n_pivots": 1000, "h": 50, "min_count": 10, "alpha": 1.0, "solver": "auto"}
+_SCL_SENTI = {**_SENTI_COMMON, "n_pivots": 1000, "h": 50, "min_count": 10, "alpha": 1.0, "solver": "auto",
+              "max_unlabeled": 4000, "source_unlabeled": False, "labeled_rows": False}
 
 
 @register("scl-mi")
@@ -163,6 +183,10 @@ class SCLMISentiment(_PivotSentiment):
 
     defaults: ClassVar[dict[str, dict[str, Any]]] = {"sentiment": {**_SCL_SENTI, "pivot_criterion": "mi"}}
     transformer_params = ("n_pivots", "h", "min_count", "alpha", "solver", "pivot_criterion")
+
+    def _make_transformer(self, names: np.ndarray) -> PivotTransformer:
+        tr = super()._make_transformer(names)
+        return tr.set_params(labeled_rows=self.params["labeled_rows"])
 
 
 @register("sfa")
@@ -189,6 +213,10 @@ class SCLMethod(_PivotSentiment):
                 "max_unlabeled": None, "C": 5.0, "max_iter": 300},
     }
     transformer_params = ("n_pivots", "h", "min_count", "alpha", "solver", "pivot_criterion")
+
+    def _make_transformer(self, names: np.ndarray) -> PivotTransformer:
+        tr = super()._make_transformer(names)
+        return tr.set_params(labeled_rows=self.params["labeled_rows"])
 
     def fit(self, task: TransferTask) -> SCLMethod:
         if self.task == "sentiment":

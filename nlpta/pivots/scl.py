@@ -123,6 +123,12 @@ class SCL(PivotTransformer):
         allowed_pivots: optional boolean mask of columns that may be pivots.
         input_mask: optional boolean mask of columns the pivot predictors may read (pivots are
             always excluded).
+        labeled_rows: train the pivot predictors on the labeled source rows too. With
+            ``labeled_rows=False`` they see unlabeled rows only (``X_target_unlabeled`` and
+            ``X_source_unlabeled`` if given), so the classifier's training rows are projected out of sample,
+            like the test rows (in-sample projections of the training rows reconstruct their
+            pivots almost exactly, and the classifier then leans on them: Blitzer kitchen -> dvd,
+            seed 1, 73.3% with the labeled rows in, 77.5% without, `none` 76.5%).
         random_state: seeds the randomized SVDs.
     """
 
@@ -131,7 +137,7 @@ class SCL(PivotTransformer):
     def __init__(self, n_pivots: int = 1000, h: int = 50, min_count: int = 10, pivot_criterion: str = "freq",
                  alpha: float = 1.0, solver: str = "auto", rank: int = 300, positive_only: bool = True,
                  scale: float = 1.0, concat: bool = True, feature_names=None, allowed_pivots=None,
-                 input_mask=None, random_state: int = 0) -> None:
+                 input_mask=None, labeled_rows: bool = True, random_state: int = 0) -> None:
         self.n_pivots = n_pivots
         self.h = h
         self.min_count = min_count
@@ -145,6 +151,7 @@ class SCL(PivotTransformer):
         self.feature_names = feature_names
         self.allowed_pivots = allowed_pivots
         self.input_mask = input_mask
+        self.labeled_rows = labeled_rows
         self.random_state = random_state
 
     def _select(self, Xs, y, Xt):
@@ -158,7 +165,7 @@ class SCL(PivotTransformer):
         idx, scores, cs, ct = self._select(Xs, y, Xt)
         self.pivot_index_, self.pivot_scores_ = idx, scores
         self.pivot_source_counts_, self.pivot_target_counts_ = cs, ct
-        parts = [Xs, Xt] + ([X_source_unlabeled] if X_source_unlabeled is not None else [])
+        parts = ([Xs] if self.labeled_rows else []) + [Xt] + ([X_source_unlabeled] if X_source_unlabeled is not None else [])
         Xall = sp.vstack(parts, format="csr")
         Y = self._targets(Xall)
         keep = np.ones(Xall.shape[1], dtype=bool) if self.input_mask is None else np.asarray(self.input_mask, bool).copy()
