@@ -53,10 +53,11 @@ class CLSCL(SCL):
     def __init__(self, pairs=None, n_pivots: int = 450, h: int = 100, min_count: int = 20,
                  pivot_criterion: str = "mi", alpha: float = 1.0, solver: str = "auto", rank: int = 300,
                  positive_only: bool = True, scale: float = 1.0, concat: bool = False, center: bool = True,
-                 feature_names=None, random_state: int = 0) -> None:
+                 feature_names=None, labeled_rows: bool = True, random_state: int = 0) -> None:
         super().__init__(n_pivots=n_pivots, h=h, min_count=min_count, pivot_criterion=pivot_criterion,
                          alpha=alpha, solver=solver, rank=rank, positive_only=positive_only, scale=scale,
-                         concat=concat, feature_names=feature_names, random_state=random_state)
+                         concat=concat, feature_names=feature_names, labeled_rows=labeled_rows,
+                         random_state=random_state)
         self.pairs = pairs
         self.center = center
 

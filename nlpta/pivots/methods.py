@@ -324,7 +324,7 @@ class CrossLanguageSCL(Method):
     defaults: ClassVar[dict[str, dict[str, Any]]] = {"sentiment": {
         "dictionary": None, "n_pivots": 450, "h": 100, "min_count": 20, "min_df": 2, "alpha": 1.0,
         "pivot_criterion": "mi", "Cs": [0.01, 0.1, 1.0, 10.0, 100.0], "cv": 5, "max_unlabeled": None,
-        "source_unlabeled": []}}
+        "source_unlabeled": [], "labeled_rows": True}}
 
     def fit(self, task: TransferTask) -> CrossLanguageSCL:
         from .clscl import CLSCL
@@ -337,15 +337,17 @@ class CrossLanguageSCL(Method):
         en, y = list(task.source["text"]), np.asarray(task.source["label"])
         tgt = sample_texts(list(task.unlabeled["text"]), p["max_unlabeled"], self.seed)
         more: list[str] = []
-        for name in p["source_unlabeled"]:  # more English text, labels ignored
-            more += list(data.load(name, split="train")["text"])
+        for name in p["source_unlabeled"]:  # more English text, labels ignored: "corpus" or "corpus@split"
+            corpus, _, split = name.partition("@")
+            more += list(data.load(corpus, split=split or "train")["text"])
         self.bi_ = _Bilingual(self.lang_, p["dictionary"]).fit(en + more, tgt, p["min_df"])
         names = sorted(self.bi_.vocabulary_, key=self.bi_.vocabulary_.get)
         Xs, Xt = self.bi_.transform(en, "en"), self.bi_.transform(tgt, self.lang_)
         Xmore = self.bi_.transform(more, "en") if more else None
         self.transformer_ = CLSCL(pairs=self.bi_.column_pairs(), n_pivots=p["n_pivots"], h=p["h"],
                                   min_count=p["min_count"], alpha=p["alpha"], pivot_criterion=p["pivot_criterion"],
-                                  feature_names=names, random_state=self.seed).fit(Xs, y, X_target_unlabeled=Xt,
+                                  feature_names=names, labeled_rows=p["labeled_rows"] or not more,
+                                  random_state=self.seed).fit(Xs, y, X_target_unlabeled=Xt,
                                                                                     X_source_unlabeled=Xmore)
         Z = self.transformer_.transform(Xs)
         _, self.C_, self.cv_scores_ = cv_select([], Z, y, p["Cs"], [1.0], p["cv"], self.seed)
