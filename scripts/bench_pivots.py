@@ -181,8 +181,9 @@ def table_blitzer(res: dict, seeds: list[int]) -> str:
         if len(per_seed["none"]) == 12 and len(per_seed[m]) == 12:
             gain = np.mean(per_seed[m], axis=0) - np.mean(per_seed["none"], axis=0)
             g = mean_ci(gain)
+            verdict = ("above `none` beyond the CI" if g["low"] > 0 else "**not** a clear gain: the CI includes 0")
             lines += ["", f"`{m}` − `none`, 12-pair average, per seed: {', '.join(f'{100 * x:+.1f}' for x in gain)} "
-                      f"(mean {100 * g['mean']:+.1f} ± {100 * g['half_width']:.1f}, paired over seeds)."]
+                      f"(mean {100 * g['mean']:+.1f} ± {100 * g['half_width']:.1f}, paired over seeds): {verdict}."]
     lines += ["", ("Pairs below `none` beyond the CIs: " + ", ".join(worse) + ".") if worse else
               "No pivot method is below `none` beyond the CIs on any pair."]
     fits = {m: [v["fit_seconds"] for k, v in res["runs"].items() if k.split("|")[1] == m] for m in SENTI_METHODS}
