@@ -1,0 +1,414 @@
+"""Registry adapters: ``scl``, ``scl-mi``, ``sfa`` (sentiment; ``scl`` also POS) and ``cl-scl``.
+
+Sentiment (Blitzer et al. 2007 setting): the pivot transformer is fitted on binary uni+bigram
+counts of the source train texts and the target unlabeled texts (SCL's pivot predictors train on
+the unlabeled rows only, ``labeled_rows=False``: the labeled reviews are then projected out of
+sample, like the test reviews; ``source_unlabeled=True`` adds the source corpus's unlabeled split
+to those rows); the classifier is the ``none``
+baseline's -- tf-idf uni+bigram logistic regression, vectorizer fitted on the source -- reading
+``[tfidf(x), scale * projection(x)]``, with C chosen by stratified 5-fold CV on the source (the
+fair comparison with ``none``, which picks C the same way). The projection's scale is fixed a
+priori at 1 (its rows' mean l2 norm equals the tf-idf rows' norm), not tuned: source CV
+prefers ever smaller scales (the projection does not help in-domain), so it cannot choose it;
+``scales`` with several values makes CV choose anyway. At most ``max_unlabeled`` (4,000, a seeded
+sample) target reviews are used: the pivot predictors' cost grows with the cube of the rows.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, ClassVar
+
+import datasets
+import numpy as np
+import scipy.sparse as sp
+from sklearn.feature_extraction import DictVectorizer
+from sklearn.feature_extraction.text import CountVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import StratifiedKFold
+
+from .. import data
+from ..errors import NlptaError, NotFittedError
+from ..io import atomic_write_json
+from ..methods import Method, register
+from ..models.classical import BowSentimentClassifier, FeatureTagger, sentence_features
+from ..tasks import TransferTask
+from .base import PivotTransformer
+from .scl import SCL
+from .sfa import SFA
+
+_SENTI_COMMON: dict[str, Any] = {"ngram_range": [1, 2], "min_df": 3, "Cs": [0.1, 1.0, 10.0, 100.0],
+                                 "scales": [1.0], "cv": 5, "max_unlabeled": 4000}
+
+
+def sample_texts(texts: list[str], limit: int | None, seed: int) -> list[str]:
+    """A seeded sample of ``limit`` texts (all of them if ``limit`` is None or not smaller)."""
+    if limit is None or limit >= len(texts):
+        return list(texts)
+    idx = np.sort(np.random.default_rng(seed).permutation(len(texts))[:limit])
+    return [texts[i] for i in idx]
+
+
+def cv_select(blocks: list[sp.spmatrix | np.ndarray], Z: np.ndarray, y: np.ndarray, Cs, scales, folds: int,
+              seed: int) -> tuple[float, float, dict]:
+    """Choose (scale, C) for logistic regression on ``[*blocks, scale * Z]`` by stratified k-fold
+    accuracy on the source. Returns ``(scale, C, {"scale,C": accuracy})``."""
+    skf = list(StratifiedKFold(folds, shuffle=True, random_state=seed).split(np.zeros(len(y)), y))
+    scores: dict[str, float] = {}
+    best = (-1.0, 0.0, 0.0)
+    for a in scales:
+        X = sp.hstack([*blocks, sp.csr_matrix(a * Z)], format="csr")
+        for C in Cs:
+            acc = np.mean([LogisticRegression(C=C, solver="liblinear", max_iter=2000, random_state=seed)
+                           .fit(X[tr], y[tr]).score(X[te], y[te]) for tr, te in skf])
+            scores[f"{a},{C}"] = float(acc)
+            if acc > best[0] + 1e-12:
+                best = (acc, a, C)
+    return best[1], best[2], scores
+
+
+_VECTORS: dict[str, Any] = {}
+
+
+class _PivotSentiment(Method):
+    """Shared sentiment adapter; subclasses set ``transformer`` and their defaults."""
+
+    tasks: ClassVar[tuple[str, ...]] = ("sentiment",)
+    transformer: ClassVar[type[PivotTransformer]] = SCL
+    transformer_params: ClassVar[tuple[str, ...]] = ()
+
+    def _source_unlabeled(self, task: TransferTask) -> str | None:
+        """SCL: the source corpus's ``unlabeled`` split (e.g. ``mdsd:books``), if it has one and
+        ``source_unlabeled`` is on; the pivot predictors then train on unlabeled rows of both domains."""
+        if not self.params.get("source_unlabeled"):
+            return None
+        c = data.REGISTRY.get(task.spec.source.corpus)
+        return c.name if c is not None and "unlabeled" in c.splits else None
+
+    def _make_transformer(self, names: np.ndarray) -> PivotTransformer:
+        kw = {k: self.params[k] for k in self.transformer_params}
+        return self.transformer(**kw, concat=False, feature_names=list(names), random_state=self.seed)
+
+    def fit(self, task: TransferTask) -> _PivotSentiment:
+        if task.unlabeled is None:
+            raise NlptaError(f"method {self.name!r} needs target unlabeled text: add `unlabeled:` to the task "
+                             "(e.g. {corpus: mdsd:kitchen, split: unlabeled})", code="E306")
+        p = self.params
+        texts, y = list(task.source["text"]), np.asarray(task.source["label"])
+        src_unl_name = self._source_unlabeled(task)
+        key = (id(task), texts[0], len(texts), len(task.unlabeled), tuple(p["ngram_range"]), p["min_df"],
+               p["max_unlabeled"], self.seed, src_unl_name)
+        if _VECTORS.get("key") != key:  # the features of the last task, shared by methods run one after another
+            unl = sample_texts(list(task.unlabeled["text"]), p["max_unlabeled"], self.seed)
+            sunl = []
+            if src_unl_name:
+                sunl = sample_texts(list(data.load(src_unl_name, split="unlabeled")["text"]), p["max_unlabeled"],
+                                    self.seed)
+            counts = CountVectorizer(ngram_range=tuple(p["ngram_range"]), min_df=p["min_df"], binary=True,
+                                     lowercase=True, dtype=np.float64)
+            C = counts.fit_transform(texts + unl + sunl).tocsr()
+            tfidf = BowSentimentClassifier(ngram_range=tuple(p["ngram_range"]))._vectorizer()
+            _VECTORS.update(key=key, counts=counts, C=C, tfidf=tfidf, T=tfidf.fit_transform(texts), n_unl=len(unl),
+                            n_sunl=len(sunl))
+        self.counts_, C, self.tfidf_, T = _VECTORS["counts"], _VECTORS["C"], _VECTORS["tfidf"], _VECTORS["T"]
+        n, nu = len(texts), _VECTORS["n_unl"]
+        Xs, Xu, Xsu = C[:n], C[n : n + nu], (C[n + nu :] if _VECTORS["n_sunl"] else None)
+        self.transformer_ = self._make_transformer(self.counts_.get_feature_names_out())
+        Z = self.transformer_.fit(Xs, y, X_target_unlabeled=Xu, **({"X_source_unlabeled": Xsu} if Xsu is not None else {})
+                                  ).transform(Xs)
+        self.scale_, self.C_, self.cv_scores_ = cv_select([T], Z, y, p["Cs"], p["scales"], p["cv"], self.seed)
+        X = sp.hstack([T, sp.csr_matrix(self.scale_ * Z)], format="csr")
+        self.clf_ = LogisticRegression(C=self.C_, solver="liblinear", max_iter=2000, random_state=self.seed).fit(X, y)
+        self.n_unlabeled_ = _VECTORS["n_unl"]
+        return self
+
+    def features(self, texts: list[str]) -> sp.csr_matrix:
+        """``[tfidf(x), scale * projection(x)]`` for raw texts."""
+        if not hasattr(self, "clf_"):
+            raise NotFittedError(f"method {self.name!r} is not fitted; call fit() first")
+        Z = self.transformer_.transform(self.counts_.transform(texts))
+        return sp.hstack([self.tfidf_.transform(texts), sp.csr_matrix(self.scale_ * Z)], format="csr")
+
+    def predict(self, ds: datasets.Dataset) -> list:
+        return [int(x) for x in self.clf_.predict(self.features(list(ds["text"])))]
+
+    def save(self, directory: str | Path) -> None:
+        """Transformer files + ``pivot_method.json`` (vocabularies, C, scale) + ``pivot_method.npz``."""
+        if not hasattr(self, "clf_"):
+            raise NotFittedError(f"method {self.name!r} is not fitted; call fit() first")
+        d = Path(directory)
+        self.transformer_.save(d)
+        cv, tv = self.counts_.vocabulary_, self.tfidf_.vocabulary_
+        atomic_write_json(d / "pivot_method.json", {
+            "method": self.name, "task": self.task, "seed": self.seed, "params": self.params, "C": self.C_,
+            "scale": self.scale_, "cv_scores": self.cv_scores_, "n_unlabeled": self.n_unlabeled_,
+            "count_vocabulary": sorted(cv, key=cv.get), "tfidf_vocabulary": sorted(tv, key=tv.get),
+        })
+        tmp = d / ".pivot_method.tmp.npz"
+        np.savez_compressed(tmp, coef=self.clf_.coef_, intercept=self.clf_.intercept_, classes=self.clf_.classes_,
+                            idf=self.tfidf_.idf_)
+        tmp.replace(d / "pivot_method.npz")
+
+    @classmethod
+    def load(cls, directory: str | Path) -> _PivotSentiment:
+        """Read a folder written by :meth:`save` (JSON + npz, no pickle)."""
+        d = Path(directory)
+        meta = json.loads((d / "pivot_method.json").read_text(encoding="utf-8"))
+        self = cls(task=meta["task"], seed=meta["seed"], **meta["params"])
+        p = self.params
+        self.counts_ = CountVectorizer(ngram_range=tuple(p["ngram_range"]), binary=True, lowercase=True,
+                                       dtype=np.float64)
+        self.counts_.vocabulary_ = {w: i for i, w in enumerate(meta["count_vocabulary"])}
+        self.tfidf_ = BowSentimentClassifier(ngram_range=tuple(p["ngram_range"]))._vectorizer()
+        self.tfidf_.vocabulary_ = {w: i for i, w in enumerate(meta["tfidf_vocabulary"])}
+        with np.load(d / "pivot_method.npz", allow_pickle=False) as arr:
+            self.tfidf_.idf_ = arr["idf"]
+            self.clf_ = LogisticRegression()
+            self.clf_.coef_, self.clf_.intercept_, self.clf_.classes_ = arr["coef"], arr["intercept"], arr["classes"]
+        self.transformer_ = cls.transformer.load(d)
+        self.C_, self.scale_, self.cv_scores_ = meta["C"], meta["scale"], meta["cv_scores"]
+        self.n_unlabeled_ = meta["n_unlabeled"]
+        return self
+
+
+_SCL_SENTI = {**_SENTI_COMMON, "n_pivots": 1000, "h": 50, "min_count": 10, "alpha": 1.0, "solver": "auto",
+              "max_unlabeled": 4000, "source_unlabeled": False, "labeled_rows": False}
+
+
+@register("scl-mi")
+class SCLMISentiment(_PivotSentiment):
+    """SCL-MI (Blitzer, Dredze & Pereira 2007): pivots ranked by mutual information with the source
+    label, 1000 pivots, h = 50; see :class:`nlpta.pivots.SCL`."""
+
+    defaults: ClassVar[dict[str, dict[str, Any]]] = {"sentiment": {**_SCL_SENTI, "pivot_criterion": "mi"}}
+    transformer_params = ("n_pivots", "h", "min_count", "alpha", "solver", "pivot_criterion")
+
+    def _make_transformer(self, names: np.ndarray) -> PivotTransformer:
+        tr = super()._make_transformer(names)
+        return tr.set_params(labeled_rows=self.params["labeled_rows"])
+
+
+@register("sfa")
+class SFASentiment(_PivotSentiment):
+    """Spectral feature alignment (Pan et al. 2010); see :class:`nlpta.pivots.SFA`."""
+
+    defaults: ClassVar[dict[str, dict[str, Any]]] = {
+        "sentiment": {**_SENTI_COMMON, "n_pivots": 500, "h": 100, "min_count": 10, "pivot_criterion": "domain-mi"}}
+    transformer = SFA
+    transformer_params = ("n_pivots", "h", "min_count", "pivot_criterion")
+
+
+@register("scl")
+class SCLMethod(_PivotSentiment):
+    """SCL (Blitzer, McDonald & Pereira 2006). Sentiment: pivots ranked by frequency in both
+    domains. POS: pivots are frequent context features (the words at -2..+2) shared by both domains,
+    predicted from each token's own features (word, affixes, shape) on source and target unlabeled
+    tokens; the tagger of ``none`` gets the scaled projection as extra features."""
+
+    tasks: ClassVar[tuple[str, ...]] = ("pos", "sentiment")
+    defaults: ClassVar[dict[str, dict[str, Any]]] = {
+        "sentiment": {**_SCL_SENTI, "pivot_criterion": "freq"},
+        "pos": {"n_pivots": 500, "h": 25, "min_count": 10, "alpha": 1.0, "rank": 300, "scale": 1.0,
+                "max_unlabeled": None, "C": 5.0, "max_iter": 300},
+    }
+    transformer_params = ("n_pivots", "h", "min_count", "alpha", "solver", "pivot_criterion")
+
+    def _make_transformer(self, names: np.ndarray) -> PivotTransformer:
+        tr = super()._make_transformer(names)
+        return tr.set_params(labeled_rows=self.params["labeled_rows"])
+
+    def fit(self, task: TransferTask) -> SCLMethod:
+        if self.task == "sentiment":
+            return super().fit(task)
+        if task.unlabeled is None:
+            raise NlptaError("method 'scl' needs target unlabeled sentences: add `unlabeled:` to the task "
+                             "(e.g. {corpus: ud:en_ewt, split: train, domain: reviews, labeled: false})", code="E306")
+        p = self.params
+        unl = list(task.unlabeled["tokens"])
+        if p["max_unlabeled"] is not None and p["max_unlabeled"] < len(unl):
+            keep = np.sort(np.random.default_rng(self.seed).permutation(len(unl))[: p["max_unlabeled"]])
+            unl = [unl[i] for i in keep]
+        src = list(task.source["tokens"])
+        self.dv_ = DictVectorizer(dtype=np.float32).fit(sentence_features(src + unl))
+        names = self.dv_.feature_names_
+        context = np.array([n.startswith(_CONTEXT) for n in names])
+        own = np.array([not n.startswith(_NEIGHBOUR) for n in names])
+        self.transformer_ = SCL(n_pivots=p["n_pivots"], h=p["h"], min_count=p["min_count"], alpha=p["alpha"],
+                                rank=p["rank"], scale=p["scale"], concat=False, feature_names=list(names),
+                                allowed_pivots=context, input_mask=own, random_state=self.seed)
+        self.transformer_.fit(self.dv_.transform(sentence_features(src)), None,
+                              X_target_unlabeled=self.dv_.transform(sentence_features(unl)))
+        self.tagger_ = FeatureTagger(C=p["C"], max_iter=p["max_iter"], seed=self.seed, extra_features=self.extra_features)
+        self.tagger_.fit(src, list(task.source["upos"]))
+        self.n_unlabeled_ = len(unl)
+        return self
+
+    def extra_features(self, sentences) -> np.ndarray:
+        """The scaled SCL projection of each token's own features (one row per token)."""
+        return self.transformer_.transform(self.dv_.transform(sentence_features(sentences)))
+
+    def predict(self, ds: datasets.Dataset) -> list:
+        if self.task == "sentiment":
+            return super().predict(ds)
+        if not hasattr(self, "tagger_"):
+            raise NotFittedError("method 'scl' is not fitted; call fit() first")
+        return self.tagger_.predict(list(ds["tokens"]))
+
+    def save(self, directory: str | Path) -> None:
+        if self.task == "sentiment":
+            return super().save(directory)
+        d = Path(directory)
+        self.transformer_.save(d)
+        self.tagger_.save(d)
+        atomic_write_json(d / "pivot_method.json", {"method": self.name, "task": self.task, "seed": self.seed,
+                                                    "params": self.params, "features": self.dv_.feature_names_})
+        return None
+
+
+_CONTEXT = ("w-1=", "w+1=", "w-2=", "w+2=")
+_NEIGHBOUR = ("w-", "w+", "s3-", "s3+", "w0w")
+
+
+# ------------------------------------------------------------------------------ cross-language
+def _target_lang(task: TransferTask) -> str:
+    langs = sorted(set(task.target["lang"]))
+    if len(langs) != 1:
+        raise NlptaError(f"cross-language methods need one target language; the target rows hold {langs}", code="E306")
+    return langs[0]
+
+
+class _Bilingual:
+    """Two tokenizers over one vocabulary: ``en:word`` and ``<lang>:word`` columns."""
+
+    def __init__(self, lang: str, dictionary: str | None) -> None:
+        from .lexicon import load_dictionary, muse_path, word_tokenizer
+
+        self.lang = "ja" if lang == "jp" else lang
+        self.dictionary = dictionary
+        self.pairs_ = load_dictionary(dictionary or muse_path("en", self.lang))
+        self.tok = {"en": word_tokenizer("en"),
+                    self.lang: word_tokenizer(self.lang, [t for _, t in self.pairs_])}
+
+    def analyzer(self, lang: str):
+        tok = self.tok[lang]
+        return lambda text: [f"{lang}:{w}" for w in tok(text)]
+
+    def fit(self, en_texts: list[str], tgt_texts: list[str], min_df: int) -> _Bilingual:
+        vocab: set[str] = set()
+        for lang, texts in (("en", en_texts), (self.lang, tgt_texts)):
+            cv = CountVectorizer(analyzer=self.analyzer(lang), min_df=min_df, binary=True).fit(texts)
+            vocab |= set(cv.vocabulary_)
+        self.vocabulary_ = {w: i for i, w in enumerate(sorted(vocab))}
+        return self
+
+    def transform(self, texts: list[str], lang: str) -> sp.csr_matrix:
+        lang = "ja" if lang == "jp" else lang
+        return CountVectorizer(analyzer=self.analyzer(lang), vocabulary=self.vocabulary_, binary=True,
+                               dtype=np.float64).transform(texts)
+
+    def column_pairs(self) -> list[tuple[int, int]]:
+        v = self.vocabulary_
+        return [(v[f"en:{a}"], v[f"{self.lang}:{b}"]) for a, b in self.pairs_
+                if f"en:{a}" in v and f"{self.lang}:{b}" in v]
+
+
+@register("cl-scl")
+class CrossLanguageSCL(Method):
+    """Cross-language SCL (Prettenhofer & Stein 2010): English labeled source, target-language
+    unlabeled text (``unlabeled:``), pivots = dictionary word pairs (MUSE ``en-<lang>`` by default, or
+    ``dictionary: path`` to a ``source target`` per line file). Unigram features (as the paper);
+    logistic regression on the scaled projection of the English reviews, C by 5-fold CV."""
+
+    tasks: ClassVar[tuple[str, ...]] = ("sentiment",)
+    defaults: ClassVar[dict[str, dict[str, Any]]] = {"sentiment": {
+        "dictionary": None, "n_pivots": 450, "h": 100, "min_count": 20, "min_df": 2, "alpha": 1.0,
+        "pivot_criterion": "mi", "Cs": [0.01, 0.1, 1.0, 10.0, 100.0], "cv": 5, "max_unlabeled": None,
+        "source_unlabeled": [], "labeled_rows": True}}
+
+    def fit(self, task: TransferTask) -> CrossLanguageSCL:
+        from .clscl import CLSCL
+
+        if task.unlabeled is None:
+            raise NlptaError("method 'cl-scl' needs target-language unlabeled text: add `unlabeled:` to the task "
+                             "(e.g. {corpus: webis:de/books, split: train, labeled: false})", code="E306")
+        p = self.params
+        self.lang_ = _target_lang(task)
+        en, y = list(task.source["text"]), np.asarray(task.source["label"])
+        tgt = sample_texts(list(task.unlabeled["text"]), p["max_unlabeled"], self.seed)
+        more: list[str] = []
+        for name in p["source_unlabeled"]:  # more English text, labels ignored: "corpus" or "corpus@split"
+            corpus, _, split = name.partition("@")
+            more += list(data.load(corpus, split=split or "train")["text"])
+        self.bi_ = _Bilingual(self.lang_, p["dictionary"]).fit(en + more, tgt, p["min_df"])
+        names = sorted(self.bi_.vocabulary_, key=self.bi_.vocabulary_.get)
+        Xs, Xt = self.bi_.transform(en, "en"), self.bi_.transform(tgt, self.lang_)
+        Xmore = self.bi_.transform(more, "en") if more else None
+        self.transformer_ = CLSCL(pairs=self.bi_.column_pairs(), n_pivots=p["n_pivots"], h=p["h"],
+                                  min_count=p["min_count"], alpha=p["alpha"], pivot_criterion=p["pivot_criterion"],
+                                  feature_names=names, labeled_rows=p["labeled_rows"] or not more,
+                                  random_state=self.seed).fit(Xs, y, X_target_unlabeled=Xt,
+                                                                                    X_source_unlabeled=Xmore)
+        Z = self.transformer_.transform(Xs)
+        _, self.C_, self.cv_scores_ = cv_select([], Z, y, p["Cs"], [1.0], p["cv"], self.seed)
+        self.clf_ = LogisticRegression(C=self.C_, solver="liblinear", max_iter=2000, random_state=self.seed).fit(Z, y)
+        self.n_unlabeled_ = len(tgt)
+        return self
+
+    def predict(self, ds: datasets.Dataset) -> list:
+        if not hasattr(self, "clf_"):
+            raise NotFittedError("method 'cl-scl' is not fitted; call fit() first")
+        lang = _target_lang_of(ds, self.lang_)
+        return [int(x) for x in self.clf_.predict(self.transformer_.transform(self.bi_.transform(list(ds["text"]), lang)))]
+
+    def save(self, directory: str | Path) -> None:
+        d = Path(directory)
+        self.transformer_.save(d)
+        v = self.bi_.vocabulary_
+        atomic_write_json(d / "cl_scl.json", {
+            "method": self.name, "seed": self.seed, "params": self.params, "lang": self.lang_, "C": self.C_,
+            "vocabulary": sorted(v, key=v.get), "coef": self.clf_.coef_, "intercept": self.clf_.intercept_})
+
+
+def _target_lang_of(ds: datasets.Dataset, default: str) -> str:
+    langs = set(ds["lang"]) if "lang" in ds.column_names else {default}
+    return langs.pop() if len(langs) == 1 else default
+
+
+@register("dict-translate")
+class DictionaryTranslation(Method):
+    """Cross-language baseline: the ``none`` classifier trained on English, applied to target-language
+    reviews translated word by word with a bilingual dictionary (MUSE ``<lang>-en``, first listed
+    translation; words without an entry are dropped)."""
+
+    tasks: ClassVar[tuple[str, ...]] = ("sentiment",)
+    defaults: ClassVar[dict[str, dict[str, Any]]] = {"sentiment": {
+        "dictionary": None, "ngram_range": [1, 2], "Cs": [0.1, 1.0, 10.0, 100.0], "cv": 5}}
+
+    def fit(self, task: TransferTask) -> DictionaryTranslation:
+        from .lexicon import load_dictionary, muse_path, word_tokenizer
+
+        p = self.params
+        self.lang_ = "ja" if (lang := _target_lang(task)) == "jp" else lang
+        pairs = load_dictionary(p["dictionary"] or muse_path(self.lang_, "en"))
+        self.table_: dict[str, str] = {}
+        for a, b in pairs:
+            self.table_.setdefault(a, b)
+        self.tok_ = word_tokenizer(self.lang_, self.table_)
+        self.model_ = BowSentimentClassifier(ngram_range=tuple(p["ngram_range"]), Cs=tuple(p["Cs"]), cv=p["cv"],
+                                             seed=self.seed).fit(list(task.source["text"]), task.source["label"])
+        return self
+
+    def translate(self, text: str) -> str:
+        """The text's words replaced by their dictionary translation (unknown words dropped)."""
+        return " ".join(self.table_[w] for w in self.tok_(text) if w in self.table_)
+
+    def predict(self, ds: datasets.Dataset) -> list:
+        if not hasattr(self, "model_"):
+            raise NotFittedError("method 'dict-translate' is not fitted; call fit() first")
+        return [int(x) for x in self.model_.predict([self.translate(t) for t in ds["text"]])]
+
+    def save(self, directory: str | Path) -> None:
+        d = Path(directory)
+        self.model_.save(d)
+        atomic_write_json(d / "dictionary.json", {"lang": self.lang_, "table": self.table_})
