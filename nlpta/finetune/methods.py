@@ -30,7 +30,7 @@ _COMMON: dict[str, Any] = {
     "model": "minilm-l6", "r": 8, "alpha": 16, "dropout": 0.1, "targets": ["query", "value"],
     "lr": 1e-3, "batch_size": 16, "max_steps": None, "max_examples": None, "warmup_ratio": 0.06,
     "weight_decay": 0.01, "eval_batch_size": 64, "checkpoint_dir": None, "checkpoint_every": 0,
-    "few_shot": False,
+    "few_shot": False, "report_dir": None,
 }
 _TASK = {"sentiment": {"epochs": 1, "max_length": 256}, "pos": {"epochs": 3, "max_length": 128}}
 _DAPT = {"dapt_lr": 1e-3, "dapt_epochs": 1, "dapt_steps": None, "dapt_examples": 2000, "pivots": None,
@@ -62,7 +62,7 @@ class _Transformer(Method):
         cfg = TrainConfig(lr=p["lr"], epochs=p["epochs"], batch_size=p["batch_size"], max_steps=p["max_steps"],
                           warmup_ratio=p["warmup_ratio"], weight_decay=p["weight_decay"], seed=self.seed,
                           checkpoint_dir=p["checkpoint_dir"], checkpoint_every=p["checkpoint_every"],
-                          desc=f"{self.name} {self.task}")
+                          desc=f"{self.name} {self.task}", report_dir=p["report_dir"])
         return AdapterModel(self.task, model=p["model"], method="full-ft" if self.full_ft else "lora", r=p["r"],
                             alpha=p["alpha"], dropout=p["dropout"], targets=p["targets"],
                             max_length=p["max_length"], train=cfg, eval_batch_size=p["eval_batch_size"])

@@ -56,6 +56,7 @@ class TrainConfig:
     stop_after: int | None = None
     log_every: int = 20
     desc: str = "train"
+    report_dir: str | None = None
 
 
 def accelerator():
@@ -160,9 +161,33 @@ def train(model, examples: list[dict], collate: Callable[[list[dict], int], dict
             raise TrainingInterrupted(f"stopped after step {step + 1} of {total} (stop_after)")
     bar.close()
     acc.wait_for_everyone()
+    if cfg.report_dir:
+        _write_report(Path(cfg.report_dir), acc, acc.unwrap_model(model), first_ids, history, cfg)
     return {"steps": total, "epochs": total / steps_per_epoch, "losses": history,
             "seconds": time.perf_counter() - t0, "resumed_from": resumed, "world_size": world,
             "shard_ids": first_ids, "steps_per_epoch": steps_per_epoch}
+
+
+def weights_digest(model) -> str:
+    """SHA-256 of the trainable weights (names and bytes): equal digests = the same model."""
+    import hashlib
+
+    h = hashlib.sha256()
+    for k, v in sorted(_trainable(model).items()):
+        h.update(k.encode())
+        h.update(v.detach().cpu().contiguous().numpy().tobytes())
+    return h.hexdigest()
+
+
+def _write_report(root: Path, acc, model, first_ids, history, cfg: TrainConfig) -> None:
+    """Per-process record of a run (world size, this process's first shard, weight digest)."""
+    from ..io import atomic_write_json
+
+    name = cfg.desc.replace(" ", "_")
+    atomic_write_json(root / f"{name}-rank{acc.process_index}.json", {
+        "rank": acc.process_index, "world_size": acc.num_processes, "first_shard": first_ids,
+        "weights_sha256": weights_digest(model), "losses": history,
+        "distributed_type": str(acc.distributed_type)})
 
 
 def _save_checkpoint(root: Path, step: int, acc, model, opt, sched, history, window, cfg: TrainConfig) -> Path:
