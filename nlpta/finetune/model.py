@@ -303,7 +303,7 @@ class AdapterModel:
         self.tokenizer_ = AutoTokenizer.from_pretrained(d)
         if m["method"] == "full-ft":
             klass = AutoModelForTokenClassification if self.kind == "pos" else AutoModelForSequenceClassification
-            self.model_ = klass.from_pretrained(d / "model")
+            self.model_ = klass.from_pretrained(d / "model" if (d / "model").is_dir() else d)
         else:
             enc = None
             if m.get("dapt"):
@@ -312,7 +312,8 @@ class AdapterModel:
                 mlm = PeftModel.from_pretrained(mlm, d / "dapt")
                 merged = mlm.merge_and_unload()
                 enc = getattr(merged, merged.base_model_prefix).state_dict()
-            self.model_ = PeftModel.from_pretrained(self._task_model(enc), d / "adapter")
+            # a run's model folder keeps the adapter in adapter/; a Hub repository at its top
+            self.model_ = PeftModel.from_pretrained(self._task_model(enc), d / "adapter" if (d / "adapter").is_dir() else d)
         self.model_.eval()
         return self
 
