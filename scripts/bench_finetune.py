@@ -276,12 +276,15 @@ def render(cache: dict) -> str:
                              f"{_mean_acc(rows, key)} |")
     L += ["", "Reading these numbers: the runs are far shorter than the ones in ANCHORS.md (which needed "
           "about 100 LoRA steps at 256 subwords for books→kitchen), because the two cores were shared "
-          "with other jobs (load ≈ 10) and a MiniLM step took 8–20 s. At 30 steps both sentiment models "
+          "with other jobs (load ≈ 10) and a MiniLM step took 7–20 s. At 30 steps both sentiment models "
           "are still at chance: the sequence-classification head reads [CLS] through BERT's pooler, "
           "which all-MiniLM-L6-v2 (trained with mean pooling) never tuned, so it needs more steps "
           "before the loss leaves ln 2. The POS taggers after one pass over 600 sentences are below the "
-          "feature tagger; train longer (`--param epochs=...`) before comparing methods. The peak "
-          "memory and the trainable shares do not depend on the load."]
+          "feature tagger, and the 10 DAPT steps change little; the multilingual-e5-small adapters (25 "
+          "and 20 steps) are at the lexical floor (POS) and at chance (sentiment): they did not learn the "
+          "English task yet, so these rows say nothing about transfer. Train longer (`--param "
+          "epochs=...`, a GPU: `scripts/train_lora.py` under `accelerate launch`) before comparing "
+          "methods. The peak memory and the trainable shares do not depend on the load."]
     missing = [n for n in CONFIGS if n not in done]
     if missing:
         L += ["", f"Not run yet (CPU budget): {', '.join(missing)}."]
