@@ -1,0 +1,248 @@
+"""A plain training loop on :mod:`accelerate`, with atomic checkpoints and exact resumption.
+
+One loop serves token classification, sequence classification and masked-LM training. It runs
+in one process or under ``accelerate launch`` (data-parallel: each process takes its share of
+every global batch; DDP averages the gradients, so N processes train one model).
+
+Determinism. The order of the examples in epoch ``e`` is a permutation seeded by ``(seed, e)``
+and a step's batch is found from the step number alone; any randomness inside a batch (MLM
+masking) is seeded by the step too; dropout draws from torch's RNG, whose state is saved. A
+checkpoint holds the trainable weights (safetensors), the optimizer state (``torch.save`` of
+tensors, read back with ``weights_only=True``), the LR-schedule state and the step (JSON) and the
+RNG state of every process; it is written to a temporary folder and renamed, so a run killed at
+any moment leaves the previous checkpoint intact. A resumed run ends with the same weights as an
+uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+
+class TrainingInterrupted(RuntimeError):
+    """Raised by ``stop_after`` (a simulated kill, for tests and for splitting a long run)."""
+
+
+@dataclass
+class TrainConfig:
+    """Optimisation settings. ``max_steps`` overrides ``epochs``; ``checkpoint_every`` (steps, 0 =
+    never) writes into ``checkpoint_dir``; ``resume`` continues from its latest checkpoint."""
+
+    lr: float = 1e-3
+    epochs: float = 1.0
+    batch_size: int = 16
+    max_steps: int | None = None
+    warmup_ratio: float = 0.06
+    weight_decay: float = 0.01
+    grad_clip: float = 1.0
+    seed: int = 0
+    checkpoint_dir: str | None = None
+    checkpoint_every: int = 0
+    keep_checkpoints: int = 1
+    resume: bool = True
+    stop_after: int | None = None
+    log_every: int = 20
+    desc: str = "train"
+    report_dir: str | None = None
+
+
+def accelerator():
+    """The process's :class:`accelerate.Accelerator` on CPU (``cpu=True``): plain in one process,
+    data-parallel (gloo) under ``accelerate launch --multi_gpu --num_processes N``."""
+    import torch
+    from accelerate import Accelerator
+
+    acc = Accelerator(cpu=not torch.cuda.is_available())
+    return acc
+
+
+def _ckpt_dirs(root: Path) -> list[Path]:
+    return sorted(p for p in root.glob("checkpoint-*") if p.is_dir() and (p / "state.json").exists())
+
+
+def latest_checkpoint(root: str | Path | None) -> Path | None:
+    """The newest complete checkpoint folder under ``root`` (or ``None``)."""
+    if not root or not Path(root).is_dir():
+        return None
+    d = _ckpt_dirs(Path(root))
+    return d[-1] if d else None
+
+
+def _trainable(model) -> dict[str, Any]:
+    return {n: p for n, p in model.named_parameters() if p.requires_grad}
+
+
+def train(model, examples: list[dict], collate: Callable[[list[dict], int], dict], cfg: TrainConfig,
+          acc=None) -> dict:
+    """Train ``model`` (its trainable parameters) on ``examples``.
+
+    Args:
+        collate: ``collate(items, step) -> batch dict`` (tensors the model's forward takes, with
+            ``labels``).
+        acc: an Accelerator (default: :func:`accelerator`).
+
+    Returns:
+        ``{"steps", "epochs", "losses" (mean loss per log window), "seconds", "resumed_from",
+        "world_size", "shard_ids" (first batch's example indices on this process)}``.
+
+    Raises:
+        TrainingInterrupted: after ``cfg.stop_after`` steps (the checkpoint of that step is written
+        first when it falls on ``checkpoint_every``).
+    """
+    import torch
+    from tqdm.auto import tqdm
+    from transformers import get_linear_schedule_with_warmup
+
+    acc = acc or accelerator()
+    world, rank = acc.num_processes, acc.process_index
+    n = len(examples)
+    gbs = cfg.batch_size * world
+    steps_per_epoch = max(1, math.ceil(n / gbs))
+    if world > 1 and n - (steps_per_epoch - 1) * gbs < world:  # every process needs an example
+        steps_per_epoch = max(1, steps_per_epoch - 1)
+    total = cfg.max_steps or max(1, math.ceil(cfg.epochs * steps_per_epoch))
+    params = [p for p in model.parameters() if p.requires_grad]
+    decay = [p for p in params if p.ndim > 1]
+    no_decay = [p for p in params if p.ndim <= 1]
+    opt = torch.optim.AdamW([{"params": decay, "weight_decay": cfg.weight_decay},
+                             {"params": no_decay, "weight_decay": 0.0}], lr=cfg.lr)
+    sched = get_linear_schedule_with_warmup(opt, int(cfg.warmup_ratio * total), total)
+    model, opt = acc.prepare(model, opt)
+    torch.manual_seed(cfg.seed * 7919 + rank)
+    start, history, window, resumed = 0, [], [], None
+    ck_root = Path(cfg.checkpoint_dir) if cfg.checkpoint_dir else None
+    if ck_root is not None and cfg.resume and (ck := latest_checkpoint(ck_root)) is not None:
+        start, history, window = _load_checkpoint(ck, acc.unwrap_model(model), opt, sched, rank)
+        resumed = ck.name
+        log.info("resumed from %s (step %d of %d)", ck, start, total)
+    t0 = time.perf_counter()
+    first_ids: list[int] = []
+    bar = tqdm(total=total, initial=start, desc=cfg.desc, unit="step", disable=None if acc.is_main_process else True,
+               leave=False)
+    for step in range(start, total):
+        epoch, pos = divmod(step, steps_per_epoch)
+        perm = np.random.default_rng([cfg.seed, epoch]).permutation(n)
+        mine = perm[pos * gbs:(pos + 1) * gbs][rank::world]
+        if not first_ids:
+            first_ids = [int(i) for i in mine]
+        batch = collate([examples[i] for i in mine], step)
+        model.train()
+        loss = model(**batch).loss
+        acc.backward(loss)
+        if cfg.grad_clip:
+            acc.clip_grad_norm_(params, cfg.grad_clip)
+        opt.step()
+        sched.step()
+        opt.zero_grad(set_to_none=True)
+        window.append(float(loss.detach()))
+        bar.update(1)
+        if len(window) >= cfg.log_every or step + 1 == total:
+            history.append({"step": step + 1, "loss": float(np.mean(window))})
+            bar.set_postfix(loss=f"{history[-1]['loss']:.4f}")
+            log.info("%s step %d/%d loss %.4f", cfg.desc, step + 1, total, history[-1]["loss"])
+            window = []
+        if ck_root is not None and cfg.checkpoint_every and (step + 1) % cfg.checkpoint_every == 0:
+            _save_checkpoint(ck_root, step + 1, acc, acc.unwrap_model(model), opt, sched, history, window, cfg)
+        if cfg.stop_after is not None and step + 1 >= cfg.stop_after and step + 1 < total:
+            bar.close()
+            raise TrainingInterrupted(f"stopped after step {step + 1} of {total} (stop_after)")
+    bar.close()
+    acc.wait_for_everyone()
+    if cfg.report_dir:
+        _write_report(Path(cfg.report_dir), acc, acc.unwrap_model(model), first_ids, history, cfg)
+    return {"steps": total, "epochs": total / steps_per_epoch, "losses": history,
+            "seconds": time.perf_counter() - t0, "resumed_from": resumed, "world_size": world,
+            "shard_ids": first_ids, "steps_per_epoch": steps_per_epoch}
+
+
+def weights_digest(model) -> str:
+    """SHA-256 of the trainable weights (names and bytes): equal digests = the same model."""
+    import hashlib
+
+    h = hashlib.sha256()
+    for k, v in sorted(_trainable(model).items()):
+        h.update(k.encode())
+        h.update(v.detach().cpu().contiguous().numpy().tobytes())
+    return h.hexdigest()
+
+
+def _write_report(root: Path, acc, model, first_ids, history, cfg: TrainConfig) -> None:
+    """Per-process record of a run (world size, this process's first shard, weight digest)."""
+    from ..io import atomic_write_json
+
+    name = cfg.desc.replace(" ", "_")
+    atomic_write_json(root / f"{name}-rank{acc.process_index}.json", {
+        "rank": acc.process_index, "world_size": acc.num_processes, "first_shard": first_ids,
+        "weights_sha256": weights_digest(model), "losses": history,
+        "distributed_type": str(acc.distributed_type)})
+
+
+def _save_checkpoint(root: Path, step: int, acc, model, opt, sched, history, window, cfg: TrainConfig) -> Path:
+    import torch
+    from safetensors.torch import save_file
+
+    from ..io import atomic_write_json
+
+    final = root / f"checkpoint-{step:08d}"
+    tmp = root / f".tmp-checkpoint-{step:08d}"
+    if acc.is_main_process:
+        root.mkdir(parents=True, exist_ok=True)
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir()
+    acc.wait_for_everyone()
+    save_file({"torch": torch.get_rng_state()}, str(tmp / f"rng-{acc.process_index}.safetensors"))
+    acc.wait_for_everyone()
+    if acc.is_main_process:
+        save_file({k: v.detach().cpu().contiguous() for k, v in _trainable(model).items()},
+                  str(tmp / "trainable.safetensors"))
+        torch.save(opt.state_dict(), tmp / "optimizer.pt")
+        sd = sched.state_dict()
+        atomic_write_json(tmp / "scheduler.json", {k: v for k, v in sd.items() if k != "lr_lambdas"})
+        atomic_write_json(tmp / "state.json", {"step": step, "history": history, "window": window, "config": asdict(cfg),
+                                               "world_size": acc.num_processes})
+        shutil.rmtree(final, ignore_errors=True)
+        os.replace(tmp, final)
+        for old in _ckpt_dirs(root)[: -max(1, cfg.keep_checkpoints)]:
+            shutil.rmtree(old, ignore_errors=True)
+        log.info("checkpoint %s", final)
+    acc.wait_for_everyone()
+    return final
+
+
+def _load_checkpoint(ck: Path, model, opt, sched, rank: int) -> tuple[int, list, list]:
+    import torch
+    from safetensors.torch import load_file
+
+    state = json.loads((ck / "state.json").read_text())
+    weights = load_file(str(ck / "trainable.safetensors"))
+    params = _trainable(model)
+    missing = set(params) - set(weights)
+    if missing:
+        from ..errors import NlptaError
+
+        raise NlptaError(f"checkpoint lacks {len(missing)} trainable tensors (e.g. {sorted(missing)[0]}); "
+                         "was it written by a different model?", path=ck, code="E311")
+    with torch.no_grad():
+        for k, p in params.items():
+            p.copy_(weights[k])
+    opt.load_state_dict(torch.load(ck / "optimizer.pt", weights_only=True))
+    sd = sched.state_dict()
+    sd.update(json.loads((ck / "scheduler.json").read_text()))
+    sched.load_state_dict(sd)
+    rng = ck / f"rng-{rank}.safetensors"
+    if rng.exists():
+        torch.set_rng_state(load_file(str(rng))["torch"])
+    return int(state["step"]), list(state["history"]), list(state.get("window", []))

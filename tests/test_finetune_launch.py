@@ -1,0 +1,46 @@
+"""scripts/train_lora.py under ``accelerate launch`` with two CPU processes trains one model."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("accelerate")
+pytest.importorskip("peft")
+
+from finetune_helpers import pos_rows, tiny_bert, write_conllu  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_two_processes_train_one_model(tmp_path):
+    tiny = tiny_bert(tmp_path / "bert")
+    src = write_conllu(tmp_path / "src.conllu", pos_rows(64, 1))
+    tgt = write_conllu(tmp_path / "tgt.conllu", pos_rows(16, 2))
+    task = tmp_path / "t.yaml"
+    task.write_text(f"name: tiny-ddp\ntask: pos\nsource: {{corpus: {src}}}\ntarget: {{corpus: {tgt}}}\n"
+                    "method: lora\nseeds: [1]\n")
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
+           "OMP_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false"}
+    reports = tmp_path / "reports"
+    cmd = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2",
+           "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no",
+           str(ROOT / "scripts" / "train_lora.py"), str(task), "--method", "lora", "--model", str(tiny),
+           "--max-steps", "4", "--max-length", "32", "--batch-size", "4", "--out", str(tmp_path / "run"),
+           "--report-dir", str(reports), "--param", "lr=0.01"]
+    p = subprocess.run(cmd, env=env, cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0, p.stdout[-3000:] + p.stderr[-3000:]
+    r = [json.loads((reports / f"lora_pos-rank{k}.json").read_text()) for k in (0, 1)]
+    assert [x["world_size"] for x in r] == [2, 2]
+    assert set(r[0]["first_shard"]).isdisjoint(r[1]["first_shard"])  # each process its own examples
+    assert len(r[0]["first_shard"]) == len(r[1]["first_shard"]) == 4
+    # different data on each process, yet the same weights after 4 steps: gradients were averaged
+    assert r[0]["weights_sha256"] == r[1]["weights_sha256"]
+    m = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert m["method"] == "lora" and 0 <= m["summary"]["accuracy"]["mean"] <= 1
+    assert (tmp_path / "run" / "model-seed1" / "adapter" / "adapter_model.safetensors").exists()
