@@ -1,7 +1,7 @@
 """Semantic shift between two domains of one language: which words' neighbourhoods moved most.
 
-Both domain spaces start from one model trained on the union of the two corpora and are then
-trained further on their own domain (Kim et al. 2014, *Temporal analysis of language through neural
+Both domain spaces start from one model (input and output weights) trained on the union of the two
+corpora and are then trained further on their own domain (Kim et al. 2014, *Temporal analysis of language through neural
 language models*), which keeps them comparable on small corpora; an orthogonal Procrustes map over
 the shared vocabulary removes what rotation remains. A word's shift is the local-neighbourhood
 measure of Hamilton, Leskovec and Jurafsky (2016, *Cultural shift or linguistic drift?*): take
@@ -20,7 +20,7 @@ import numpy as np
 from ..errors import EmptyDataError
 from .align import procrustes
 from .bli import retrieve, unit_rows
-from .train import train_vectors
+from .train import continue_training, train_vectors
 
 
 def neighbourhood_shift(A: np.ndarray, B: np.ndarray, k: int = 10) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -63,9 +63,9 @@ def semantic_shift(source_tokens: Sequence[Sequence[str]], target_tokens: Sequen
     tgt = [norm(s) for s in target_tokens if len(s)]
     cs, ct = Counter(t for s in src for t in s), Counter(t for s in tgt for t in s)
     kw = {"vector_size": vector_size, "min_count": min_count, "seed": seed, "workers": workers, "progress": progress}
-    base = train_vectors(src + tgt, epochs=epochs, **kw)
-    vs = train_vectors(src, epochs=domain_epochs, init=base, **kw)
-    vt = train_vectors(tgt, epochs=domain_epochs, init=base, **kw)
+    base = train_vectors(src + tgt, epochs=epochs, return_model=True, **kw)
+    vs = continue_training(base, src, epochs=domain_epochs)
+    vt = continue_training(base, tgt, epochs=domain_epochs)
     shared = [w for w in vs.index_to_key if w in vt.key_to_index and cs[w] >= min_count and ct[w] >= min_count]
     if len(shared) < k + 2:
         raise EmptyDataError(f"only {len(shared)} words occur {min_count} times in both corpora; lower min_count")
@@ -78,7 +78,7 @@ def semantic_shift(source_tokens: Sequence[Sequence[str]], target_tokens: Sequen
         return [shared[j] for j in row if j != i][:n_neighbors]
 
     df = pd.DataFrame({
-        "word": shared, "shift": shifts.round(4), "source_count": [cs[w] for w in shared],
+        "word": shared, "shift": shifts, "source_count": [cs[w] for w in shared],
         "target_count": [ct[w] for w in shared],
         "source_neighbors": [nbrs(na[i], i) for i in range(len(shared))],
         "target_neighbors": [nbrs(nb[i], i) for i in range(len(shared))],

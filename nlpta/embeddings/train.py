@@ -166,7 +166,8 @@ class _Progress:
 
 def train_vectors(sentences: Iterable[Sequence[str]], algo: str = "word2vec", sg: int = 1, vector_size: int = 100,
                   window: int = 5, min_count: int = 3, epochs: int = 5, negative: int = 10, sample: float = 1e-4,
-                  seed: int = 0, workers: int = 1, progress: bool = True, init=None):
+                  seed: int = 0, workers: int = 1, progress: bool = True, init=None,
+                  return_model: bool = False):
     """Train word vectors; returns gensim ``KeyedVectors`` (words most frequent first).
 
     Args:
@@ -176,6 +177,7 @@ def train_vectors(sentences: Iterable[Sequence[str]], algo: str = "word2vec", sg
             :mod:`nlpta.embeddings.shift` to start two domain spaces from one model).
         workers: worker threads; only ``workers=1`` with a fixed ``PYTHONHASHSEED`` is
             exactly reproducible (module docstring).
+        return_model: return the whole gensim model (to train further) instead of its vectors.
     """
     from gensim.models import FastText, Word2Vec
 
@@ -200,4 +202,16 @@ def train_vectors(sentences: Iterable[Sequence[str]], algo: str = "word2vec", sg
             table[model.wv.key_to_index[w]] = init[w]
     cb = [_Progress(epochs, f"{algo} {'sg' if sg else 'cbow'}").callback] if progress else []
     model.train(sentences, total_examples=len(sentences), epochs=epochs, callbacks=cb)
-    return model.wv
+    return model if return_model else model.wv
+
+
+def continue_training(model, sentences: Iterable[Sequence[str]], epochs: int = 5, progress: bool = False):
+    """A copy of a trained gensim model trained further on ``sentences`` (its vocabulary fixed:
+    unseen words are ignored); returns the copy's ``KeyedVectors``."""
+    import copy
+
+    m = copy.deepcopy(model)
+    sentences = [list(s) for s in sentences if len(s)]
+    cb = [_Progress(epochs, "continue").callback] if progress else []
+    m.train(sentences, total_examples=len(sentences), epochs=epochs, callbacks=cb)
+    return m.wv
