@@ -75,7 +75,7 @@ def _rotated(kv, noise: float, seed: int = 1):
 
 # ----------------------------------------------------------------------------- rotation
 def bench_rotation() -> dict:
-    g = load_vectors("glove-6b-50d", limit=20000)
+    g = load_vectors("glove-6b-50d", limit=10000)
     res: dict = {"vocab": len(g), "noise": 0.1, "rows": []}
     tgt, name = _rotated(g, noise=0.1)
     words = g.index_to_key

@@ -36,7 +36,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import NlptaError, NotFittedError
-from .bli import load_dictionary, retrieve, unit_rows
+from .bli import load_dictionary, retrieve, topk_mean, unit_rows
 from .io import keyed_vectors
 
 METHODS = ("procrustes", "refine", "identical", "unsupervised")
@@ -132,27 +132,33 @@ def _sim_distribution(X: np.ndarray) -> np.ndarray:
     return normalize(M, ("unit", "center", "unit"))[0]
 
 
+def _csls_argmax(Q: np.ndarray, T: np.ndarray, r_q: np.ndarray, r_t: np.ndarray, keep_prob: float,
+                 rng: np.random.Generator | None, batch: int = 2048) -> np.ndarray:
+    """For each row of ``Q``, the row of ``T`` with the best CSLS score (scores dropped with
+    probability ``1 - keep_prob`` first), computed in batches."""
+    out = np.empty(len(Q), dtype=np.int64)
+    for i in range(0, len(Q), batch):
+        C = 2 * (Q[i : i + batch] @ T.T) - r_t[None, :] - r_q[i : i + batch, None]
+        if keep_prob < 1.0:
+            assert rng is not None
+            C[rng.random(C.shape, dtype=np.float32) >= keep_prob] = -np.inf
+        out[i : i + batch] = C.argmax(axis=1)
+    return out
+
+
 def _csls_dictionary(A: np.ndarray, B: np.ndarray, csls_k: int, keep_prob: float = 1.0,
                      rng: np.random.Generator | None = None, direction: str = "union") -> np.ndarray:
     """Induce pairs (i, j) from unit rows ``A`` (source) and ``B`` (target) by CSLS: forward,
     backward, their ``union`` or their ``mutual`` agreement. With ``keep_prob < 1`` each
-    similarity is dropped with probability ``1 - keep_prob`` first (stochastic dictionary
-    induction)."""
-    S = A @ B.T
-    if keep_prob < 1.0:
-        assert rng is not None
-        S = np.where(rng.random(S.shape, dtype=np.float32) < keep_prob, S, np.float32(-10.0))
-    k_f = min(csls_k, S.shape[1])
-    k_b = min(csls_k, S.shape[0])
-    r_b = np.take_along_axis(S, np.argpartition(-S, k_b - 1, axis=0)[:k_b], axis=0).mean(axis=0)
-    r_f = np.take_along_axis(S, np.argpartition(-S, k_f - 1, axis=1)[:, :k_f], axis=1).mean(axis=1)
-    C = 2 * S - r_b[None, :] - r_f[:, None]
-    fwd = C.argmax(axis=1)
-    bwd = C.argmax(axis=0)
-    src = np.arange(S.shape[0])
-    tgt = np.arange(S.shape[1])
+    score is dropped with probability ``1 - keep_prob`` before the argmax (VecMap's stochastic
+    dictionary induction); the CSLS penalties use all similarities."""
+    r_a = topk_mean(A, B, csls_k)
+    r_b = topk_mean(B, A, csls_k)
+    fwd = _csls_argmax(A, B, r_a, r_b, keep_prob, rng)
+    bwd = _csls_argmax(B, A, r_b, r_a, keep_prob, rng)
+    src = np.arange(len(A))
     f_pairs = np.stack([src, fwd], axis=1)
-    b_pairs = np.stack([bwd, tgt], axis=1)
+    b_pairs = np.stack([bwd, np.arange(len(B))], axis=1)
     if direction == "forward":
         return f_pairs
     if direction == "mutual":
