@@ -360,7 +360,7 @@ def fragment() -> str:
                   f"Command: `{CMD} shift`. `semantic_shift()`: one word2vec model (100d) on both corpora, then trained "
                   "further on each (Kim et al. 2014); shift = Hamilton et al. (2016) local-neighbourhood measure "
                   "(k = 10). Top 12 words; neighbours are the 4 nearest in each domain."]
-        for key, v in sh.items():
+        for key, v in ((k, v) for k, v in sh.items() if isinstance(v, dict)):
             parts += ["", f"**{key}** ({v['source_tokens']:,} vs {v['target_tokens']:,} tokens; {v['scored_words']:,} "
                       f"words with >= {v['min_count']} occurrences in both; {v['seconds']} s)", "",
                       "| word | shift x 1000 | count (src / tgt) | neighbours in source | neighbours in target |", "|---|---:|---:|---|---|"]
