@@ -1,0 +1,165 @@
+"""Nearest-neighbour retrieval (NN and CSLS) and bilingual lexicon induction (BLI) evaluation.
+
+CSLS follows Conneau et al. (2018), *Word Translation Without Parallel Data*:
+``CSLS(x, y) = 2 cos(x, y) - r_T(x) - r_S(y)``, where ``r_T(x)`` is the mean cosine of ``x`` with
+its ``k`` nearest target words and ``r_S(y)`` the mean cosine of ``y`` with its ``k`` nearest
+mapped source words (``k = 10``). Ranking the targets of one query only needs
+``2 cos(x, y) - r_S(y)``.
+
+Everything runs as batched float32 matrix products with ``argpartition`` top-k, so memory stays
+at ``batch x n`` whatever the vocabulary size. The cost of CSLS is the ``r_S`` term: every
+target against every source (``n_tgt x n_src x d``). ``hub_limit`` estimates it against the most
+frequent mapped source words only (documented approximation; ``None`` is exact).
+
+P@k follows the MUSE protocol: a source word counts as translated if any of its reference
+translations is among its ``k`` retrieved targets; source words without a vector, or none of whose
+translations has a vector, are dropped and reported as lost ``coverage``.
+"""
+
+from __future__ import annotations
+
+import gzip
+import time
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import DataNotFoundError, FormatError
+
+BATCH = 2048
+
+
+def unit_rows(X: np.ndarray) -> np.ndarray:
+    """Rows scaled to unit length (zero rows stay zero), float32."""
+    X = np.asarray(X, dtype=np.float32)
+    n = np.linalg.norm(X, axis=1, keepdims=True)
+    n[n == 0] = 1.0
+    return X / n
+
+
+def topk_mean(Q: np.ndarray, T: np.ndarray, k: int, batch: int = BATCH) -> np.ndarray:
+    """Mean of the ``k`` largest dot products of each row of ``Q`` with the rows of ``T``."""
+    k = min(k, T.shape[0])
+    out = np.empty(Q.shape[0], dtype=np.float32)
+    for i in range(0, Q.shape[0], batch):
+        S = Q[i : i + batch] @ T.T
+        part = np.argpartition(-S, k - 1, axis=1)[:, :k] if k < S.shape[1] else None
+        top = np.take_along_axis(S, part, axis=1) if part is not None else S
+        out[i : i + batch] = top.mean(axis=1)
+    return out
+
+
+def retrieve(Q: np.ndarray, T: np.ndarray, k: int = 10, retrieval: str = "csls", csls_k: int = 10,
+             src_for_hubs: np.ndarray | None = None, r_tgt: np.ndarray | None = None,
+             batch: int = BATCH) -> tuple[np.ndarray, np.ndarray]:
+    """The ``k`` best targets of each query, best first.
+
+    Args:
+        Q: queries (mapped source vectors), unit rows.
+        T: targets, unit rows.
+        retrieval: ``nn`` (cosine) or ``csls``.
+        csls_k: neighbourhood size of the CSLS penalties.
+        src_for_hubs: the mapped source vectors that define ``r_S`` (default ``Q``).
+        r_tgt: precomputed ``r_S`` per target (skips its computation).
+
+    Returns:
+        ``(indices, scores)``, both ``(n_queries, k)``.
+    """
+    if retrieval not in ("nn", "csls"):
+        raise ValueError(f"retrieval must be 'nn' or 'csls', not {retrieval!r}")
+    k = min(k, T.shape[0])
+    penalty = None
+    if retrieval == "csls":
+        penalty = r_tgt if r_tgt is not None else topk_mean(T, Q if src_for_hubs is None else src_for_hubs, csls_k, batch)
+    idx = np.empty((Q.shape[0], k), dtype=np.int64)
+    sc = np.empty((Q.shape[0], k), dtype=np.float32)
+    for i in range(0, Q.shape[0], batch):
+        S = Q[i : i + batch] @ T.T
+        if penalty is not None:
+            S = 2 * S - penalty[None, :]
+        part = np.argpartition(-S, k - 1, axis=1)[:, :k] if k < S.shape[1] else np.tile(np.arange(S.shape[1]), (S.shape[0], 1))
+        top = np.take_along_axis(S, part, axis=1)
+        order = np.argsort(-top, axis=1, kind="stable")
+        idx[i : i + batch] = np.take_along_axis(part, order, axis=1)
+        sc[i : i + batch] = np.take_along_axis(top, order, axis=1)
+    return idx, sc
+
+
+def load_dictionary(path: str | Path, lower: bool = False) -> list[tuple[str, str]]:
+    """Read a bilingual dictionary: one ``source target`` pair per line (space or tab separated;
+    MUSE and Glavaš et al. 2019 files, plain or ``.gz``). A source word may have several lines.
+
+    Raises:
+        DataNotFoundError: no such file. FormatError: a line is not two fields (file and line named).
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise DataNotFoundError("dictionary file not found (expected 'src tgt' per line)", path=p)
+    opener = gzip.open if p.name.endswith(".gz") else open
+    pairs: list[tuple[str, str]] = []
+    with opener(p, "rt", encoding="utf-8") as fh:
+        for lineno, line in enumerate(fh, 1):
+            parts = line.split()
+            if not parts:
+                continue
+            if len(parts) != 2:
+                raise FormatError(f"expected 'source target' (two fields), got {len(parts)} fields: {line.strip()[:60]!r}",
+                                  path=p, line=lineno)
+            a, b = parts
+            pairs.append((a.lower(), b.lower()) if lower else (a, b))
+    if not pairs:
+        raise FormatError("the dictionary holds no pairs", path=p, line=1)
+    return pairs
+
+
+def muse_dictionary(src: str, tgt: str, split: str = "test") -> Path:
+    """Path of a MUSE dictionary under the data root: ``split`` ``train`` (0-5000), ``test``
+    (5000-6500) or ``full``."""
+    from ..data import data_root
+
+    part = {"train": ".0-5000", "test": ".5000-6500", "full": ""}[split]
+    p = data_root() / "lexicons" / "muse" / f"{src}-{tgt}{part}.txt.gz"
+    if not p.is_file():
+        raise DataNotFoundError(f"no MUSE {split} dictionary for {src}-{tgt}", path=p)
+    return p
+
+
+def evaluate_bli(src_kv, tgt_kv, pairs: Iterable[tuple[str, str]], retrieval: str = "csls",
+                 ks: Sequence[int] = (1, 5, 10), csls_k: int = 10, hub_limit: int | None = None,
+                 tgt_limit: int | None = None) -> dict:
+    """P@k of word translation from ``src_kv`` into ``tgt_kv`` (both already in one shared space).
+
+    Args:
+        pairs: reference ``(source, target)`` pairs (e.g. :func:`load_dictionary` of a MUSE test file).
+        retrieval: ``nn`` or ``csls``.
+        hub_limit: estimate CSLS's ``r_S`` against the first ``hub_limit`` source words only.
+        tgt_limit: search only the first ``tgt_limit`` target words (MUSE: 200,000).
+
+    Returns:
+        ``{p_at_1, p_at_5, p_at_10, coverage, n_test, n_covered, retrieval, seconds}`` (P@k in %,
+        over covered words; ``coverage`` is the covered share of distinct test source words).
+    """
+    t0 = time.perf_counter()
+    gold: dict[str, set[str]] = {}
+    for a, b in pairs:
+        gold.setdefault(a, set()).add(b)
+    tgt_words = list(tgt_kv.index_to_key[: tgt_limit or None])
+    tpos = {w: i for i, w in enumerate(tgt_words)}
+    queries = [w for w in gold if w in src_kv.key_to_index and any(t in tpos for t in gold[w])]
+    out = {"n_test": len(gold), "n_covered": len(queries), "coverage": round(100 * len(queries) / max(len(gold), 1), 2),
+           "retrieval": retrieval}
+    if not queries:
+        out.update({f"p_at_{k}": 0.0 for k in ks}, seconds=round(time.perf_counter() - t0, 3))
+        return out
+    T = unit_rows(tgt_kv.vectors[: len(tgt_words)])
+    Q = unit_rows(np.stack([src_kv[w] for w in queries]))
+    hubs = None
+    if retrieval == "csls":
+        hubs = unit_rows(src_kv.vectors[: hub_limit or None])
+    idx, _ = retrieve(Q, T, k=max(ks), retrieval=retrieval, csls_k=csls_k, src_for_hubs=hubs)
+    for k in ks:
+        hits = sum(any(tgt_words[j] in gold[w] for j in row[:k]) for w, row in zip(queries, idx, strict=True))
+        out[f"p_at_{k}"] = round(100 * hits / len(queries), 2)
+    out["seconds"] = round(time.perf_counter() - t0, 3)
+    return out
