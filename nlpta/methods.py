@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import datasets
+import numpy as np
 
 from .errors import NlptaError, UnknownMethodError
 from .models.classical import BowSentimentClassifier, FeatureTagger
@@ -88,15 +89,20 @@ class _ClassicalModel(Method):
         "pos": {"C": 5.0, "max_iter": 300},
     }
 
-    def _fit_on(self, ds: datasets.Dataset) -> None:
+    def _fit_on(self, ds: datasets.Dataset, sample_weight=None) -> None:
+        """Fit the model on labeled rows; ``sample_weight``: one weight per row (POS: per sentence,
+        spread over its tokens)."""
         p = self.params
         if self.task == "sentiment":
             self.model_ = BowSentimentClassifier(ngram_range=tuple(p["ngram_range"]), Cs=tuple(p["Cs"]), cv=p["cv"],
                                                  min_df=p["min_df"], binary=p["binary"], seed=self.seed)
-            self.model_.fit(ds["text"], ds["label"])
+            self.model_.fit(ds["text"], ds["label"], sample_weight=sample_weight)
         else:
             self.model_ = FeatureTagger(C=p["C"], max_iter=p["max_iter"], seed=self.seed)
-            self.model_.fit(ds["tokens"], ds["upos"])
+            tokens = ds["tokens"]
+            if sample_weight is not None:
+                sample_weight = np.repeat(np.asarray(sample_weight, dtype=np.float64), [len(t) for t in tokens])
+            self.model_.fit(tokens, ds["upos"], sample_weight=sample_weight)
 
     def predict(self, ds: datasets.Dataset) -> list:
         if self.task == "sentiment":

@@ -102,7 +102,7 @@ def run_task(
         per_seed.append(ev)
         log.info("%s %s seed %d: accuracy %.4f (fit %.1fs)", spec.name, m_name, seed, ev["accuracy"], t_fit)
         data_info = {
-            "source": {"spec": spec.source.describe(), "rows": len(tt.source)},
+            "source": {"spec": spec.describe_source(), "rows": len(tt.source)},
             "target": {"spec": spec.target.describe(), "rows": len(tt.target)},
         }
         if tt.unlabeled is not None:
@@ -163,7 +163,7 @@ def _diagnose_before(spec: TaskSpec, tt: TransferTask, out: Path | None):
     kw = {"mode": opts.get("mode", "auto"), "n_permutations": int(opts.get("permutations", 200)), "seed": tt.seed}
     if "detectors" in opts:
         kw["detectors"] = tuple(opts["detectors"])
-    rep = diagnose(tt.source, tt.target, source_name=spec.source.describe(), target_name=spec.target.describe(), **kw)
+    rep = diagnose(tt.source, tt.target, source_name=spec.describe_source(), target_name=spec.target.describe(), **kw)
     if out is not None:
         rep.save(out / "diagnose", top=int(opts.get("top", 200)))
     return rep

@@ -13,6 +13,9 @@ A task file (``tasks/*.yaml``) is a public interface::
     params: {}
     seeds: [1, 2, 3]
 
+``source`` may be a list of such entries (multi-source: e.g. three Blitzer domains); their rows
+are concatenated and keep their ``domain`` column, which the multi-source methods group by.
+
 Each data entry takes ``corpus`` (any name or path :func:`nlpta.data.load` takes), ``split``,
 ``domain`` (one or a list), ``lang``, ``labeled``, ``limit`` (a seeded sample of that many rows)
 and ``options`` (reader options). Relative paths are resolved against the task file's folder.
@@ -92,7 +95,7 @@ class TaskSpec:
 
     name: str
     task: str
-    source: DataSpec
+    source: DataSpec | list[DataSpec]
     target: DataSpec
     unlabeled: DataSpec | None = None
     target_labeled: DataSpec | None = None
@@ -107,6 +110,14 @@ class TaskSpec:
         d = asdict(self)
         d.pop("path")
         return {k: v for k, v in d.items() if v not in (None, "", {}) or k in ("params",)}
+
+    @property
+    def sources(self) -> list[DataSpec]:
+        """The source entries as a list (one entry unless the task is multi-source)."""
+        return list(self.source) if isinstance(self.source, list) else [self.source]
+
+    def describe_source(self) -> str:
+        return " + ".join(s.describe() for s in self.sources)
 
     def target_train(self) -> DataSpec:
         """The target labeled training data: ``target_labeled`` if given, else the target's
@@ -145,7 +156,7 @@ class TransferTask:
         self.spec = spec
         self.seed = seed
         self.kind = spec.task
-        self.source = spec.source.load(seed)
+        self.source = _load_sources(spec, seed)
         self.target = spec.target.load(seed)
         self.unlabeled = spec.unlabeled.load(seed) if spec.unlabeled else None
         if self.unlabeled is not None and self.kind == "sentiment":
@@ -168,6 +179,25 @@ class TransferTask:
     @classmethod
     def from_yaml(cls, path: str | Path, seed: int = 1) -> TransferTask:
         return cls(load_task(path), seed=seed)
+
+
+def _load_sources(spec: TaskSpec, seed: int) -> datasets.Dataset:
+    """The source rows; the entries of a multi-source task concatenated (same schema)."""
+    parts = [s.load(seed) for s in spec.sources]
+    if len(parts) == 1:
+        return parts[0]
+    kinds = {data.task_of(p) for p in parts}
+    if len(kinds) > 1:
+        raise TaskSpecError(f"task {spec.name!r}: the source entries mix {' and '.join(sorted(kinds))} rows",
+                            path=spec.path)
+    first = parts[0]
+    cols = set(first.column_names)
+    for p in parts[1:]:
+        cols &= set(p.column_names)
+    keep = [c for c in first.column_names if c in cols]
+    parts = [p.select_columns(keep) for p in parts]
+    return datasets.concatenate_datasets(
+        [parts[0]] + [p if p.features == parts[0].features else p.cast(parts[0].features) for p in parts[1:]])
 
 
 def _is_labeled(ds: datasets.Dataset) -> bool:
@@ -298,7 +328,20 @@ def parse_task(raw: Any, path: str | Path | None = None) -> TaskSpec:
         return DataSpec(corpus=corpus, split=split, domain=_strip(dom), lang=v.get("lang"), labeled=labeled,
                         limit=limit, options=_strip(opts))
 
-    source = data_spec("source", True)
+    if isinstance(raw.get("source"), list):
+        entries = raw["source"]
+        if not entries:
+            raise err("source: an empty list; give one entry or several (multi-source)", "source")
+        source: DataSpec | list[DataSpec] = []
+        for i, entry in enumerate(entries):
+            raw[f"source[{i}]"] = entry
+            lines[f"source[{i}]"] = lines.get("source")
+            source.append(data_spec(f"source[{i}]", True))
+            del raw[f"source[{i}]"]
+        if len(source) == 1:
+            source = source[0]
+    else:
+        source = data_spec("source", True)
     target = data_spec("target", True)
     unlabeled = data_spec("unlabeled", False)
     target_labeled = data_spec("target_labeled", False)

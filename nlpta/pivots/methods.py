@@ -83,7 +83,9 @@ class _PivotSentiment(Method):
         ``source_unlabeled`` is on; the pivot predictors then train on unlabeled rows of both domains."""
         if not self.params.get("source_unlabeled"):
             return None
-        c = data.REGISTRY.get(task.spec.source.corpus)
+        if len(task.spec.sources) != 1:
+            return None
+        c = data.REGISTRY.get(task.spec.sources[0].corpus)
         return c.name if c is not None and "unlabeled" in c.splits else None
 
     def _make_transformer(self, names: np.ndarray) -> PivotTransformer:

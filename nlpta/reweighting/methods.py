@@ -1,0 +1,256 @@
+"""Registered instance-based methods: ``reweight-clf``, ``kmm``, ``kliep`` (importance weighting) and
+the multi-source methods ``ms-weighted`` and ``ms-ensemble``.
+
+The task model is the ``none`` baseline's (sentiment: tf-idf uni+bigram logistic regression, C by
+5-fold CV on the source; POS: the feature tagger), trained with one weight per source row (POS:
+per sentence, spread over its tokens). The weights compare the source rows with the target's
+unlabeled rows (the task's ``unlabeled:`` entry; without one, the target test rows' text, labels
+never read: the transductive setting), a seeded sample of at most ``max_target`` rows.
+
+* ``reweight-clf`` -- w = p(target|x)/p(source|x) * n_s/n_t from a cross-validated logistic
+  regression over tf-idf (or ``features: lsa|minilm``);
+* ``kmm`` -- kernel mean matching (Huang et al. 2006) over dense features (``lsa``: tf-idf reduced
+  to 100 dimensions by truncated SVD, unit length; or ``minilm`` sentence embeddings);
+* ``kliep`` -- KLIEP (Sugiyama et al. 2008), same features, width by likelihood cross-validation.
+
+Multi-source (a task whose ``source:`` is a list of entries, or one entry whose rows span several
+domains, e.g. four EWT genres): ``none`` on such a task is the pooled baseline; ``ms-weighted``
+pools with each source domain's rows weighted by its similarity to the target; ``ms-ensemble``
+trains one model per source domain and averages their probabilities weighted by similarity
+(``weighting: uniform`` for a plain average). Similarity = 1 - PAD/2 (= twice the error of the
+proxy A-distance's domain classifier, :func:`nlpta.evaluators.proxy_a_distance`), raised to
+``sharpness``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, ClassVar
+
+import datasets
+import numpy as np
+
+from ..errors import NlptaError
+from ..io import atomic_write_json
+from ..methods import _ClassicalModel, register
+from ..tasks import TransferTask
+from .weights import KLIEP, KMM, DomainClassifierWeights, weight_summary
+
+_BASE = _ClassicalModel.defaults
+_TARGET = {"max_target": 2000, "clip": 10.0, "power": 1.0, "svd_dim": 100}
+
+
+def _defaults(**extra) -> dict[str, dict[str, Any]]:
+    return {k: {**v, **_TARGET, **extra} for k, v in _BASE.items()}
+
+
+def _texts(ds: datasets.Dataset) -> list[str]:
+    return [" ".join(t) for t in ds["tokens"]] if "tokens" in ds.column_names else list(ds["text"])
+
+
+def _sample(ds: datasets.Dataset, n: int | None, seed: int) -> datasets.Dataset:
+    if n is None or n >= len(ds):
+        return ds
+    idx = np.random.default_rng(seed).permutation(len(ds))[:n]
+    return ds.select(sorted(idx.tolist()))
+
+
+def target_rows(task: TransferTask, max_rows: int | None, seed: int) -> tuple[datasets.Dataset, str]:
+    """The target rows the weights are estimated against, and where they came from."""
+    if task.unlabeled is not None and len(task.unlabeled):
+        return _sample(task.unlabeled, max_rows, seed), "unlabeled"
+    return _sample(task.target, max_rows, seed), "target test text (transductive; labels not read)"
+
+
+def featurize(source: list[str], target: list[str], kind: str, seed: int, svd_dim: int = 100):
+    """Source and target rows in one feature space: ``tfidf`` (sparse uni+bigrams), ``lsa`` (tf-idf
+    -> truncated SVD, unit rows) or ``minilm`` (mean-pooled all-MiniLM-L6-v2 sentence embeddings)."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.preprocessing import normalize
+
+    if kind in ("tfidf", "lsa"):
+        vec = TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True, dtype=np.float64)
+        X = vec.fit_transform(source + target)
+        if X.shape[1] == 0:
+            raise NlptaError("no feature occurs twice in the source and target rows: nothing to weight by")
+        if kind == "lsa":
+            from sklearn.decomposition import TruncatedSVD
+
+            k = max(1, min(svd_dim, X.shape[1] - 1, X.shape[0] - 1))
+            X = normalize(TruncatedSVD(k, random_state=seed).fit_transform(X))
+    elif kind == "minilm":
+        from ..evaluators.distance import minilm_embedder
+
+        X = normalize(np.asarray(minilm_embedder()(source + target), dtype=np.float64))
+    else:
+        raise NlptaError(f"features {kind!r}: expected tfidf, lsa or minilm", code="E304")
+    return X[: len(source)], X[len(source):]
+
+
+class _Reweighted(_ClassicalModel):
+    """Importance-weighted ``none``: subclasses say how the weights are estimated."""
+
+    def _estimator(self):
+        raise NotImplementedError
+
+    def fit(self, task: TransferTask) -> _Reweighted:
+        p = self.params
+        tgt, where = target_rows(task, p["max_target"], self.seed)
+        Xs, Xt = featurize(_texts(task.source), _texts(tgt), p["features"], self.seed, p["svd_dim"])
+        est = self._estimator().fit(Xs, Xt)
+        self.weights_ = est.weights_
+        self.weight_info_ = {**weight_summary(est.weights_), "target_rows": len(tgt), "target_from": where,
+                             "features": p["features"]}
+        for attr in ("sigma_", "domain_accuracy_", "converged_"):
+            if hasattr(est, attr):
+                self.weight_info_[attr.rstrip("_")] = getattr(est, attr)
+        self._fit_on(task.source, sample_weight=self.weights_)
+        return self
+
+    def save(self, directory: str | Path) -> None:
+        super().save(directory)
+        atomic_write_json(Path(directory) / "weights.json", {**self.weight_info_,
+                                                             "weights": [float(w) for w in self.weights_]})
+
+
+@register("reweight-clf")
+class ReweightClassifier(_Reweighted):
+    """Source rows weighted by a domain classifier's odds p(target|x)/p(source|x) (out of fold)."""
+
+    defaults: ClassVar[dict[str, dict[str, Any]]] = _defaults(features="tfidf", C_domain=1.0, cv_domain=5)
+
+    def _estimator(self):
+        p = self.params
+        return DomainClassifierWeights(C=p["C_domain"], cv=p["cv_domain"], clip=p["clip"], power=p["power"],
+                                       seed=self.seed)
+
+
+@register("kmm")
+class KernelMeanMatching(_Reweighted):
+    """Kernel mean matching (Huang et al. 2006) on dense features; width by the median heuristic."""
+
+    defaults: ClassVar[dict[str, dict[str, Any]]] = _defaults(features="lsa", B=10.0, sigma=None, eps=None)
+
+    def _estimator(self):
+        p = self.params
+        return KMM(sigma=p["sigma"], B=p["B"], eps=p["eps"], clip=p["clip"], power=p["power"], seed=self.seed)
+
+
+@register("kliep")
+class Kliep(_Reweighted):
+    """KLIEP (Sugiyama et al. 2008) on dense features; width by likelihood cross-validation."""
+
+    defaults: ClassVar[dict[str, dict[str, Any]]] = _defaults(features="lsa", sigma=None, n_centers=100)
+
+    def _estimator(self):
+        p = self.params
+        return KLIEP(sigma=p["sigma"], n_centers=p["n_centers"], clip=p["clip"], power=p["power"], seed=self.seed)
+
+
+# ------------------------------------------------------------------------------ multi-source
+_MS = {"max_target": 1000, "sharpness": 1.0, "weighting": "similarity"}
+
+
+def source_similarity(task: TransferTask, max_rows: int, seed: int) -> dict[str, dict[str, float]]:
+    """Per source domain: its rows, proxy A-distance to the target rows, and similarity 1 - PAD/2.
+
+    Raises:
+        NlptaError: the source rows come from a single domain.
+    """
+    from ..evaluators.distance import proxy_a_distance
+
+    doms = task.source["domain"]
+    names = sorted(set(doms))
+    if len(names) < 2:
+        raise NlptaError(f"a multi-source method needs source rows from two or more domains; the source holds "
+                         f"only {names[0]!r} (give `source:` a list of entries, or a corpus entry with several "
+                         "domains)", code="E305")
+    tgt, _ = target_rows(task, max_rows, seed)
+    out = {}
+    arr = np.asarray(doms)
+    for d in names:
+        part = task.source.select(np.flatnonzero(arr == d).tolist())
+        pad = proxy_a_distance(part, tgt, max_rows=max_rows, seed=seed)["pad"]
+        out[d] = {"rows": len(part), "pad": float(pad), "similarity": float(max(1.0 - pad / 2.0, 1e-3))}
+    return out
+
+
+def _domain_weights(sim: dict, sharpness: float, weighting: str) -> dict[str, float]:
+    if weighting == "uniform":
+        raw = {d: 1.0 for d in sim}
+    elif weighting == "similarity":
+        raw = {d: v["similarity"] ** sharpness for d, v in sim.items()}
+    else:
+        raise NlptaError(f"weighting {weighting!r}: expected similarity or uniform", code="E304")
+    z = sum(raw.values())
+    return {d: w / z for d, w in raw.items()}
+
+
+@register("ms-weighted")
+class MultiSourceWeighted(_ClassicalModel):
+    """Pooled sources, each domain's rows weighted by its similarity to the target (1 - PAD/2)."""
+
+    defaults: ClassVar[dict[str, dict[str, Any]]] = {k: {**v, **_MS} for k, v in _BASE.items()}
+
+    def fit(self, task: TransferTask) -> MultiSourceWeighted:
+        p = self.params
+        self.similarity_ = source_similarity(task, p["max_target"], self.seed)
+        self.domain_weights_ = _domain_weights(self.similarity_, p["sharpness"], p["weighting"])
+        doms = task.source["domain"]
+        w = np.array([self.domain_weights_[d] for d in doms], dtype=np.float64)
+        self._fit_on(task.source, sample_weight=w / w.mean())
+        return self
+
+    def save(self, directory: str | Path) -> None:
+        super().save(directory)
+        atomic_write_json(Path(directory) / "sources.json", {"similarity": self.similarity_,
+                                                             "domain_weights": self.domain_weights_})
+
+
+@register("ms-ensemble")
+class MultiSourceEnsemble(_ClassicalModel):
+    """One model per source domain; probabilities averaged with weights from target similarity."""
+
+    defaults: ClassVar[dict[str, dict[str, Any]]] = {k: {**v, **_MS} for k, v in _BASE.items()}
+
+    def fit(self, task: TransferTask) -> MultiSourceEnsemble:
+        p = self.params
+        self.similarity_ = source_similarity(task, p["max_target"], self.seed)
+        self.domain_weights_ = _domain_weights(self.similarity_, p["sharpness"], p["weighting"])
+        arr = np.asarray(task.source["domain"])
+        self.models_ = {}
+        for d in self.domain_weights_:
+            self._fit_on(task.source.select(np.flatnonzero(arr == d).tolist()))
+            self.models_[d] = self.model_
+        return self
+
+    def _proba(self, model, ds: datasets.Dataset) -> tuple[np.ndarray, list]:
+        if self.task == "sentiment":
+            return model.predict_proba(ds["text"]), [int(c) for c in model.classes_]
+        return model.clf_.predict_proba(model.featurize(ds["tokens"])), [str(c) for c in model.classes_]
+
+    def predict(self, ds: datasets.Dataset) -> list:
+        if len(ds) == 0:
+            return []
+        parts = {d: self._proba(m, ds) for d, m in self.models_.items()}
+        classes = sorted({c for _, cs in parts.values() for c in cs}, key=str)
+        col = {c: i for i, c in enumerate(classes)}
+        total = None
+        for d, (pr, cs) in parts.items():
+            full = np.zeros((pr.shape[0], len(classes)))
+            full[:, [col[c] for c in cs]] = pr
+            total = full * self.domain_weights_[d] if total is None else total + full * self.domain_weights_[d]
+        flat = [classes[i] for i in total.argmax(1)]
+        if self.task == "sentiment":
+            return [int(x) for x in flat]
+        out, k = [], 0
+        for toks in ds["tokens"]:
+            out.append(flat[k: k + len(toks)])
+            k += len(toks)
+        return out
+
+    def save(self, directory: str | Path) -> None:
+        d = Path(directory)
+        for name, m in self.models_.items():
+            m.save(d / f"source-{name}")
+        atomic_write_json(d / "sources.json", {"similarity": self.similarity_, "domain_weights": self.domain_weights_})

@@ -1,0 +1,176 @@
+"""Importance weights (domain classifier, KMM, KLIEP) and the multi-source methods.
+
+Known answer: source x ~ N(0, I_5), target x ~ N(m, S) with m = (0.7, -0.5, 0, 0, 0) and
+S = diag(0.36, 1, 1, 1, 1), so the true density ratio p_t(x)/p_s(x) is known in closed form;
+1,000 rows each. Measured Spearman correlations of estimated with true weights over seeds 0-2:
+domain classifier 0.92-0.93, KMM 0.74-0.84, KLIEP 0.89-0.91. The thresholds below leave a margin.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from scipy.stats import multivariate_normal, spearmanr
+
+from nlpta.errors import NlptaError
+from nlpta.methods import get_method
+from nlpta.reweighting import (
+    KLIEP,
+    KMM,
+    DomainClassifierWeights,
+    effective_sample_size,
+    normalize_weights,
+)
+from nlpta.tasks import DataSpec, TaskSpec, TransferTask, parse_task
+
+THRESHOLDS = {"DomainClassifierWeights": 0.85, "KMM": 0.65, "KLIEP": 0.85}
+
+
+def _shift(seed: int, n: int = 1000, d: int = 5):
+    rng = np.random.default_rng(seed)
+    mt = np.r_[0.7, -0.5, np.zeros(d - 2)]
+    cov = np.diag(np.r_[0.36, np.ones(d - 1)])
+    xs = rng.normal(size=(n, d))
+    xt = rng.multivariate_normal(mt, cov, size=n)
+    true = multivariate_normal(mt, cov).pdf(xs) / multivariate_normal(np.zeros(d), np.eye(d)).pdf(xs)
+    return xs, xt, true / true.mean()
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+@pytest.mark.parametrize("make", [lambda s: DomainClassifierWeights(clip=None, seed=s), lambda s: KMM(seed=s),
+                                  lambda s: KLIEP(seed=s)], ids=["clf", "kmm", "kliep"])
+def test_weights_track_the_true_density_ratio(make, seed):
+    xs, xt, true = _shift(seed)
+    est = make(seed).fit(xs, xt)
+    w = est.weights_
+    assert w.shape == (len(xs),) and np.all(w >= 0) and abs(w.mean() - 1) < 1e-6
+    rho = spearmanr(w, true)[0]
+    assert rho >= THRESHOLDS[type(est).__name__], (type(est).__name__, rho)
+    assert est.ess_ == pytest.approx(effective_sample_size(w))
+    assert 0.05 * len(xs) < est.ess_ < len(xs)   # shifted: fewer effective rows, but not degenerate
+
+
+def test_no_shift_gives_nearly_uniform_weights():
+    rng = np.random.default_rng(3)
+    xs, xt = rng.normal(size=(800, 5)), rng.normal(size=(800, 5))
+    # KMM matches the sample's noise too (measured ESS share 0.71 here; the others 0.9+)
+    for est, low in ((DomainClassifierWeights(seed=0), 0.8), (KLIEP(seed=0), 0.8), (KMM(seed=0), 0.6)):
+        est.fit(xs, xt)
+        assert est.ess_ / len(xs) > low, (type(est).__name__, est.ess_)
+
+
+def test_effective_sample_size_and_normalisation():
+    assert effective_sample_size(np.ones(50)) == pytest.approx(50)
+    assert effective_sample_size(np.r_[1.0, np.zeros(9)]) == pytest.approx(1)
+    w = normalize_weights(np.r_[np.ones(99), 1000.0], clip=5.0)
+    assert w.mean() == pytest.approx(1) and w.max() <= 5.0 + 1e-9
+    assert normalize_weights(np.r_[4.0, 1.0], power=0.5).tolist() == pytest.approx([4 / 3, 2 / 3])
+    with pytest.raises(NlptaError, match="all zero"):
+        normalize_weights(np.zeros(5))
+
+
+def test_bad_input_errors():
+    xs = np.zeros((10, 3))
+    with pytest.raises(NlptaError, match="no target rows"):
+        KMM().fit(xs, np.zeros((0, 3)))
+    with pytest.raises(NlptaError, match="3 features but target rows 4"):
+        KLIEP().fit(xs, np.zeros((5, 4)))
+    with pytest.raises(NlptaError, match="NaN"):
+        KMM().fit(np.full((4, 2), np.nan), np.zeros((4, 2)))
+
+
+def _b2k(limit_src: int = 600, limit_unl: int = 800) -> TaskSpec:
+    return TaskSpec(name="b2k", task="sentiment", source=DataSpec("mdsd:books", split="train", limit=limit_src),
+                    target=DataSpec("mdsd:kitchen", split="test"),
+                    unlabeled=DataSpec("mdsd:kitchen", split="unlabeled", labeled=False, limit=limit_unl))
+
+
+@pytest.mark.data
+@pytest.mark.parametrize("name", ["reweight-clf", "kmm", "kliep"])
+def test_reweighting_methods_on_blitzer(data_root, tmp_path, name):
+    tt = TransferTask(_b2k(), seed=1)
+    m = get_method(name, "sentiment", seed=1).fit(tt)
+    pred = m.predict(tt.target)
+    acc = float(np.mean(np.asarray(pred) == np.asarray(tt.target["label"])))
+    # KMM concentrates the weight on the few book reviews nearest the kitchen ones (ESS ~ 10%):
+    # measured 60.8 here against 70+ for the others, so its floor only says "above chance"
+    assert acc > (0.55 if name == "kmm" else 0.65), acc
+    info = m.weight_info_
+    assert info["n"] == 600 and info["target_rows"] == 800 and info["target_from"] == "unlabeled"
+    assert 0 < info["ess"] <= 600
+    m.save(tmp_path / "m")
+    saved = json.loads((tmp_path / "m" / "weights.json").read_text())
+    assert len(saved["weights"]) == 600 and saved["ess"] == pytest.approx(info["ess"])
+
+
+@pytest.mark.data
+def test_reweight_pos_weights_sentences(data_root):
+    spec = TaskSpec(name="e2r", task="pos", source=DataSpec("ud:en_ewt", split="train", domain="email", limit=300),
+                    target=DataSpec("ud:en_ewt", split="test", domain="reviews", limit=100))
+    tt = TransferTask(spec, seed=1)   # no unlabeled entry: the target test text, labels unread
+    m = get_method("reweight-clf", "pos", seed=1, max_iter=50).fit(tt)
+    assert m.weight_info_["target_from"].startswith("target test text")
+    assert len(m.weights_) == 300
+    pred = m.predict(tt.target)
+    assert [len(p) for p in pred] == [len(t) for t in tt.target["tokens"]]
+
+
+@pytest.mark.data
+def test_multi_source_task_file_and_methods(data_root, tmp_path):
+    raw = {"name": "rest-to-kitchen", "task": "sentiment",
+           "source": [{"corpus": "mdsd:books", "split": "train", "limit": 300},
+                      {"corpus": "mdsd:electronics", "split": "train", "limit": 300}],
+           "target": {"corpus": "mdsd:kitchen", "split": "test"},
+           "unlabeled": {"corpus": "mdsd:kitchen", "split": "unlabeled", "limit": 500}}
+    spec = parse_task(raw)
+    assert len(spec.sources) == 2 and "mdsd:books" in spec.describe_source()
+    tt = TransferTask(spec, seed=1)
+    assert len(tt.source) == 600 and set(tt.source["domain"]) == {"books", "electronics"}
+    gold = np.asarray(tt.target["label"])
+    w = get_method("ms-weighted", "sentiment", seed=1).fit(tt)
+    assert set(w.domain_weights_) == {"books", "electronics"} and sum(w.domain_weights_.values()) == pytest.approx(1)
+    # electronics reviews are closer to kitchen reviews than book reviews are
+    assert w.similarity_["electronics"]["similarity"] > w.similarity_["books"]["similarity"]
+    e = get_method("ms-ensemble", "sentiment", seed=1).fit(tt)
+    for m in (w, e):
+        assert np.mean(np.asarray(m.predict(tt.target)) == gold) > 0.7
+    e.save(tmp_path / "ens")
+    assert (tmp_path / "ens" / "source-books" / "classifier.json").exists()
+    u = get_method("ms-ensemble", "sentiment", seed=1, weighting="uniform").fit(tt)
+    assert u.domain_weights_ == {"books": 0.5, "electronics": 0.5}
+
+
+@pytest.mark.data
+def test_multi_source_pos_ensemble_and_errors(data_root):
+    spec = TaskSpec(name="ewt-loo", task="pos",
+                    source=DataSpec("ud:en_ewt", split="train", domain=["email", "answers"], limit=300),
+                    target=DataSpec("ud:en_ewt", split="test", domain="reviews", limit=80))
+    tt = TransferTask(spec, seed=1)
+    m = get_method("ms-ensemble", "pos", seed=1, max_iter=50).fit(tt)
+    pred = m.predict(tt.target)
+    assert [len(p) for p in pred] == [len(t) for t in tt.target["tokens"]]
+    acc = np.mean([p == g for ps, gs in zip(pred, tt.target["upos"], strict=True) for p, g in zip(ps, gs, strict=True)])
+    assert acc > 0.75
+    single = TransferTask(TaskSpec(name="one", task="pos", source=DataSpec("ud:en_ewt", split="train", domain="email",
+                                                                            limit=50),
+                                   target=DataSpec("ud:en_ewt", split="test", domain="reviews", limit=20)), seed=1)
+    with pytest.raises(NlptaError, match="two or more domains"):
+        get_method("ms-weighted", "pos", seed=1).fit(single)
+    with pytest.raises(NlptaError, match="weighting 'best'"):
+        get_method("ms-ensemble", "pos", seed=1, weighting="best").fit(tt)
+
+
+def test_multi_source_task_errors(data_root, tmp_path):
+    f = tmp_path / "t.yaml"
+    f.write_text("name: x\ntask: sentiment\nsource: []\ntarget: {corpus: mdsd:kitchen, split: test}\n")
+    from nlpta.errors import TaskSpecError
+    from nlpta.tasks import load_task
+
+    with pytest.raises(TaskSpecError, match="empty list"):
+        load_task(f)
+    f.write_text("name: x\ntask: sentiment\nsource:\n  - {corpus: mdsd:books, split: train}\n"
+                 "  - {corpus: mdsd:dvd, splt: train}\ntarget: {corpus: mdsd:kitchen, split: test}\n")
+    with pytest.raises(TaskSpecError, match=r"t.yaml:5.*source\[1\]: unknown key 'splt'"):
+        load_task(f)
