@@ -140,6 +140,11 @@ def test_multi_source_task_file_and_methods(data_root, tmp_path):
     assert (tmp_path / "ens" / "source-books" / "classifier.json").exists()
     u = get_method("ms-ensemble", "sentiment", seed=1, weighting="uniform").fit(tt)
     assert u.domain_weights_ == {"books": 0.5, "electronics": 0.5}
+    from nlpta.pipeline import run_task
+
+    r = run_task(spec, method="ms-weighted", seeds=[1], out_dir=tmp_path / "run")
+    assert r.metrics["data"]["source"]["spec"].count(" + ") == 1 and r.metrics["data"]["source"]["rows"] == 600
+    assert "mdsd:electronics" in (tmp_path / "run" / "task.yaml").read_text()
 
 
 @pytest.mark.data
