@@ -5,7 +5,8 @@ training on accelerate, and pushing adapters to the Hugging Face Hub.
 Heavy libraries (torch, transformers, peft) are imported inside functions; importing this package
 is cheap. Main entry points: :class:`nlpta.finetune.model.AdapterModel`,
 :func:`nlpta.finetune.trainer.train`, :func:`nlpta.finetune.hub.push`, and the registered methods
-``lora``, ``lora-dapt``, ``full-ft`` (:mod:`nlpta.finetune.methods`).
+``lora``, ``lora-dapt``, ``full-ft``, ``lora-dann`` and ``dann`` (:mod:`nlpta.finetune.methods`;
+domain-adversarial training in :mod:`nlpta.finetune.dann`).
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""Registered transformer methods: ``lora``, ``lora-dapt`` and ``full-ft`` (for POS and sentiment).
+"""Registered transformer methods: ``lora``, ``lora-dapt``, ``full-ft`` and ``lora-dann`` (for POS
+and sentiment), and the shallow ``dann`` (sentiment).
 
 * ``lora`` -- a LoRA adapter (Hu et al. 2022) + classification head trained on the labeled
   source, applied to the target (zero-shot across domains or, with a multilingual encoder such as
@@ -8,6 +9,14 @@
   sentiment: words frequent in both domains ranked by mutual information with the source label,
   as in PERL, Ben-David et al. 2020); merged; then ``lora``.
 * ``full-ft`` -- every weight trained (the comparison).
+* ``lora-dann`` -- ``lora`` trained domain-adversarially (DANN, Ganin et al. 2016): a domain
+  classifier behind a gradient reversal layer beside the task head, on the [CLS] (or mean-pooled)
+  representation for sentiment and on every word's representation for POS, fed labeled source
+  batches and as many unlabeled target rows (``max_unlabeled``, a seeded sample of the task's
+  ``unlabeled`` rows); the reversal coefficient rises as ``lambda_max * (2 / (1 + exp(-gamma p)) - 1)``.
+* ``dann`` -- the shallow DANN of Ganin et al. 2016's Amazon experiment over the 5,000 most
+  frequent uni+bigrams (tf-idf or binary), 50 sigmoid hidden units
+  (:class:`nlpta.finetune.dann.ShallowDANN`); ``adversarial: false`` is the plain network.
 
 ``few_shot: true`` adds the task's ``target_labeled`` rows to the training rows. ``max_examples``
 caps the labeled source rows (a seeded sample), ``max_steps`` the optimiser steps,
@@ -33,6 +42,7 @@ _COMMON: dict[str, Any] = {
     "few_shot": False, "report_dir": None,
 }
 _TASK = {"sentiment": {"epochs": 1, "max_length": 256}, "pos": {"epochs": 3, "max_length": 128}}
+_DANN = {"lambda_max": 1.0, "gamma": 10.0, "max_unlabeled": 2000, "pooling": "cls", "domain_hidden": 256}
 _DAPT = {"dapt_lr": 1e-3, "dapt_epochs": 1, "dapt_steps": None, "dapt_examples": 2000, "pivots": None,
          "n_pivots": 100, "pivot_mask_prob": 0.5, "mask_prob": 0.15}
 
@@ -67,7 +77,9 @@ class _Transformer(Method):
                             alpha=p["alpha"], dropout=p["dropout"], targets=p["targets"],
                             max_length=p["max_length"], train=cfg, eval_batch_size=p["eval_batch_size"])
 
-    def fit(self, task: TransferTask) -> _Transformer:
+    def _train_rows(self, task: TransferTask) -> datasets.Dataset:
+        """The labeled training rows: a ``max_examples`` sample of the source (+ ``target_labeled``
+        with ``few_shot``)."""
         p = self.params
         train_ds = _sample(task.source, p["max_examples"], self.seed)
         if p["few_shot"]:
@@ -75,6 +87,10 @@ class _Transformer(Method):
                 raise NlptaError(f"method {self.name!r}: few_shot needs a target_labeled entry in the task",
                                  code="E305")
             train_ds = datasets.concatenate_datasets([train_ds, task.target_labeled.cast(train_ds.features)])
+        return train_ds
+
+    def fit(self, task: TransferTask) -> _Transformer:
+        train_ds = self._train_rows(task)
         self.model_ = self._model()
         if self.dapt:
             self._dapt(task, train_ds)
@@ -140,3 +156,86 @@ class FullFinetune(_Transformer):
 
     full_ft = True
     defaults: ClassVar[dict[str, dict[str, Any]]] = _defaults(lr=5e-5)
+
+
+def _need_unlabeled(name: str, task: TransferTask) -> None:
+    if task.unlabeled is None or len(task.unlabeled) == 0:
+        raise NlptaError(f"method {name!r} needs target unlabeled rows (the domain classifier's target side): "
+                         "add an `unlabeled:` entry to the task file, e.g. unlabeled: {corpus: mdsd:kitchen, "
+                         "split: unlabeled}", code="E305")
+
+
+@register("lora-dann")
+class LoraDann(_Transformer):
+    """``lora`` + a domain classifier behind gradient reversal (DANN, Ganin et al. 2016), trained
+    on labeled source batches plus equally many unlabeled target rows per step."""
+
+    defaults: ClassVar[dict[str, dict[str, Any]]] = _defaults(_DANN)
+
+    def _model(self):
+        from .dann import DANNAdapterModel
+
+        base = super()._model()
+        p = self.params
+        return DANNAdapterModel(self.task, model=base.model_name, method="lora", r=base.r, alpha=base.alpha,
+                                dropout=base.dropout, targets=base.targets, max_length=base.max_length,
+                                train=base.train_cfg, eval_batch_size=base.eval_batch_size,
+                                lambda_max=p["lambda_max"], gamma=p["gamma"], pooling=p["pooling"],
+                                domain_hidden=p["domain_hidden"])
+
+    def fit(self, task: TransferTask) -> LoraDann:
+        _need_unlabeled(self.name, task)
+        train_ds = self._train_rows(task)
+        unl = _sample(task.unlabeled, self.params["max_unlabeled"], self.seed)
+        self.model_ = self._model()
+        self.model_.fit(train_ds, unl)
+        self.info_ = {"train": self.model_.train_info_, "trainable": self.model_.share_, "dapt": None}
+        return self
+
+
+_SHALLOW_DANN: dict[str, Any] = {
+    "hidden": 50, "max_features": 5000, "ngram_range": [1, 2], "features": "tfidf", "lr": 0.5, "epochs": 20,
+    "batch_size": 64, "lambda_max": 1.0, "gamma": 10.0, "adversarial": True, "momentum": 0.0,
+    "weight_decay": 1e-3, "lr_anneal": True, "domain_hidden": 0, "domain_lr_mult": 1.0,
+    "domain_weight_decay": 0.1, "max_unlabeled": 2000,
+}
+
+
+@register("dann")
+class Dann(Method):
+    """Shallow DANN over bag-of-n-grams (Ganin et al. 2016, JMLR, the Amazon reviews experiment):
+    :class:`nlpta.finetune.dann.ShallowDANN` fitted on the labeled source and a ``max_unlabeled``
+    sample of the target unlabeled rows. ``adversarial: false`` gives the plain 50-unit network."""
+
+    tasks: ClassVar[tuple[str, ...]] = ("sentiment",)
+    defaults: ClassVar[dict[str, dict[str, Any]]] = {"sentiment": dict(_SHALLOW_DANN)}
+
+    def _estimator(self):
+        from .dann import ShallowDANN
+
+        p = {k: v for k, v in self.params.items() if k != "max_unlabeled"}
+        return ShallowDANN(**p, seed=self.seed)
+
+    def fit(self, task: TransferTask) -> Dann:
+        _need_unlabeled(self.name, task)
+        unl = _sample(task.unlabeled, self.params["max_unlabeled"], self.seed)
+        self.model_ = self._estimator().fit(list(task.source["text"]), list(task.source["label"]),
+                                            list(unl["text"]))
+        return self
+
+    def predict(self, ds: datasets.Dataset) -> list:
+        return [int(x) for x in self.model_.predict(list(ds["text"]))]
+
+    def save(self, directory: str | Path) -> None:
+        self.model_.save(directory)
+
+    @classmethod
+    def load(cls, directory: str | Path) -> Dann:
+        """Rebuild a fitted method from a folder written by :meth:`save`."""
+        from .dann import ShallowDANN
+
+        est = ShallowDANN.load(directory)
+        params = {k: v for k, v in est.get_params().items() if k in _SHALLOW_DANN}
+        self = cls(task="sentiment", seed=est.seed_, **params)
+        self.model_ = est
+        return self

@@ -86,13 +86,15 @@ def _trainable(model) -> dict[str, Any]:
 
 
 def train(model, examples: list[dict], collate: Callable[[list[dict], int], dict], cfg: TrainConfig,
-          acc=None) -> dict:
+          acc=None, on_step: Callable[[int, int], None] | None = None) -> dict:
     """Train ``model`` (its trainable parameters) on ``examples``.
 
     Args:
         collate: ``collate(items, step) -> batch dict`` (tensors the model's forward takes, with
             ``labels``).
         acc: an Accelerator (default: :func:`accelerator`).
+        on_step: optional ``on_step(step, total)`` called before each optimiser step (0-based
+            ``step``, also after a resume), e.g. to follow a schedule such as DANN's lambda.
 
     Returns:
         ``{"steps", "epochs", "losses" (mean loss per log window), "seconds", "resumed_from",
@@ -139,6 +141,8 @@ def train(model, examples: list[dict], collate: Callable[[list[dict], int], dict
         if not first_ids:
             first_ids = [int(i) for i in mine]
         batch = collate([examples[i] for i in mine], step)
+        if on_step is not None:
+            on_step(step, total)
         model.train()
         loss = model(**batch).loss
         acc.backward(loss)
