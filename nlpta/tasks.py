@@ -30,7 +30,6 @@ from pathlib import Path
 from typing import Any
 
 import datasets
-import numpy as np
 import yaml
 
 from . import data
@@ -63,10 +62,7 @@ class DataSpec:
             opts["split_seed"] = seed
         ds = data.load(self.corpus, split=self.split, domain=self.domain, lang=self.lang,
                        labeled=self.labeled, **opts)
-        if self.limit is not None and self.limit < len(ds):
-            idx = np.random.default_rng(seed).permutation(len(ds))[: self.limit]
-            ds = ds.select(sorted(idx.tolist()))
-        return ds
+        return data.sample_rows(ds, self.limit, seed)
 
     def describe(self) -> str:
         parts = [self.corpus]

@@ -140,18 +140,18 @@ def run_one(name: str, seed: int) -> dict:
     row: dict = {"name": name, "seed": seed, "method": c["method"], "task": c["task"], "params": c["params"]}
     t0 = time.perf_counter()
     if c["method"] == "frozen":
-        from nlpta.finetune.methods import _sample
+        from nlpta.data import sample_rows
 
-        train_ds = _sample(tt.source, c["params"]["max_examples"], seed)
+        train_ds = sample_rows(tt.source, c["params"]["max_examples"], seed)
         preds, fit_s = frozen_encoder_predict(train_ds, targets, c["params"], seed)
         row.update(fit_seconds=fit_s, train_rows=len(train_ds))
     else:
         params = dict(c["params"])
         if c["method"] == "none":
-            from nlpta.finetune.methods import _sample
+            from nlpta.data import sample_rows
 
             n = (SENT_P if c["task"] == "sentiment" else POS_P)["max_examples"]
-            tt.source = _sample(tt.source, n, seed)
+            tt.source = sample_rows(tt.source, n, seed)
         m = get_method(c["method"], c["task"], seed=seed, **params)
         m.fit(tt)
         row["fit_seconds"] = time.perf_counter() - t0

@@ -22,6 +22,7 @@ from .schema import (
     SENTIMENT_FEATURES,
     UPOS_TAGS,
     pos_dataset,
+    sample_rows,
     sentiment_dataset,
     strip_labels,
     task_of,
@@ -32,5 +33,5 @@ __all__ = [
     "ARK_TO_UPOS", "PATH_FORMATS", "POS_FEATURES", "REGISTRY", "SENTIMENT_FEATURES", "UNIVERSAL12_TO_UPOS",
     "UPOS_TAGS", "UPOS_TO_UNIVERSAL12", "Corpus", "data_root", "describe", "get_corpus", "iter_ark",
     "iter_blitzer_processed", "iter_blitzer_raw", "iter_conllu", "iter_fdu_task", "iter_lines", "iter_table",
-    "iter_webis", "list_corpora", "load", "open_text", "pos_dataset", "sentiment_dataset", "strip_labels", "task_of",
+    "iter_webis", "list_corpora", "load", "open_text", "pos_dataset", "sample_rows", "sentiment_dataset", "strip_labels", "task_of",
 ]

@@ -10,6 +10,7 @@ import math
 from collections.abc import Iterable, Mapping
 
 import datasets
+import numpy as np
 
 UPOS_TAGS: tuple[str, ...] = (
     "ADJ", "ADP", "ADV", "AUX", "CCONJ", "DET", "INTJ", "NOUN", "NUM",
@@ -89,3 +90,12 @@ def strip_labels(ds: datasets.Dataset) -> datasets.Dataset:
     finally:
         if not was_disabled:
             datasets.enable_progress_bars()
+
+
+def sample_rows(ds: datasets.Dataset, n: int | None, seed: int) -> datasets.Dataset:
+    """A seeded sample of ``n`` rows, kept in their original order (``ds`` itself when ``n`` is
+    None or not smaller than ``len(ds)``)."""
+    if n is None or n >= len(ds):
+        return ds
+    idx = np.random.default_rng(seed).permutation(len(ds))[:n]
+    return ds.select(sorted(idx.tolist()))

@@ -29,8 +29,8 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import datasets
-import numpy as np
 
+from ..data import sample_rows
 from ..errors import NlptaError
 from ..methods import Method, register
 from ..tasks import TransferTask
@@ -51,11 +51,6 @@ def _defaults(extra: dict | None = None, **over) -> dict[str, dict[str, Any]]:
     return {k: {**_COMMON, **v, **over, **(extra or {})} for k, v in _TASK.items()}
 
 
-def _sample(ds: datasets.Dataset, n: int | None, seed: int) -> datasets.Dataset:
-    if n is None or n >= len(ds):
-        return ds
-    idx = np.random.default_rng(seed).permutation(len(ds))[:n]
-    return ds.select(sorted(idx.tolist()))
 
 
 class _Transformer(Method):
@@ -81,7 +76,7 @@ class _Transformer(Method):
         """The labeled training rows: a ``max_examples`` sample of the source (+ ``target_labeled``
         with ``few_shot``)."""
         p = self.params
-        train_ds = _sample(task.source, p["max_examples"], self.seed)
+        train_ds = sample_rows(task.source, p["max_examples"], self.seed)
         if p["few_shot"]:
             if task.target_labeled is None:
                 raise NlptaError(f"method {self.name!r}: few_shot needs a target_labeled entry in the task",
@@ -107,7 +102,7 @@ class _Transformer(Method):
         if task.unlabeled is None:
             raise NlptaError(f"method {self.name!r} needs target unlabeled rows: add an `unlabeled:` entry "
                              "to the task file", code="E305")
-        unl = _sample(task.unlabeled, p["dapt_examples"], self.seed)
+        unl = sample_rows(task.unlabeled, p["dapt_examples"], self.seed)
         texts = unl["tokens"] if self.task == "pos" else [split_words(t) for t in unl["text"]]
         pivots = p["pivots"]
         if pivots == "auto":
@@ -186,7 +181,7 @@ class LoraDann(_Transformer):
     def fit(self, task: TransferTask) -> LoraDann:
         _need_unlabeled(self.name, task)
         train_ds = self._train_rows(task)
-        unl = _sample(task.unlabeled, self.params["max_unlabeled"], self.seed)
+        unl = sample_rows(task.unlabeled, self.params["max_unlabeled"], self.seed)
         self.model_ = self._model()
         self.model_.fit(train_ds, unl)
         self.info_ = {"train": self.model_.train_info_, "trainable": self.model_.share_, "dapt": None}
@@ -218,7 +213,7 @@ class Dann(Method):
 
     def fit(self, task: TransferTask) -> Dann:
         _need_unlabeled(self.name, task)
-        unl = _sample(task.unlabeled, self.params["max_unlabeled"], self.seed)
+        unl = sample_rows(task.unlabeled, self.params["max_unlabeled"], self.seed)
         self.model_ = self._estimator().fit(list(task.source["text"]), list(task.source["label"]),
                                             list(unl["text"]))
         return self

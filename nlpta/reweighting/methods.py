@@ -30,6 +30,7 @@ from typing import Any, ClassVar
 import datasets
 import numpy as np
 
+from ..data import sample_rows
 from ..errors import NlptaError
 from ..io import atomic_write_json
 from ..methods import _ClassicalModel, register
@@ -48,18 +49,13 @@ def _texts(ds: datasets.Dataset) -> list[str]:
     return [" ".join(t) for t in ds["tokens"]] if "tokens" in ds.column_names else list(ds["text"])
 
 
-def _sample(ds: datasets.Dataset, n: int | None, seed: int) -> datasets.Dataset:
-    if n is None or n >= len(ds):
-        return ds
-    idx = np.random.default_rng(seed).permutation(len(ds))[:n]
-    return ds.select(sorted(idx.tolist()))
 
 
 def target_rows(task: TransferTask, max_rows: int | None, seed: int) -> tuple[datasets.Dataset, str]:
     """The target rows the weights are estimated against, and where they came from."""
     if task.unlabeled is not None and len(task.unlabeled):
-        return _sample(task.unlabeled, max_rows, seed), "unlabeled"
-    return _sample(task.target, max_rows, seed), "target test text (transductive; labels not read)"
+        return sample_rows(task.unlabeled, max_rows, seed), "unlabeled"
+    return sample_rows(task.target, max_rows, seed), "target test text (transductive; labels not read)"
 
 
 def featurize(source: list[str], target: list[str], kind: str, seed: int, svd_dim: int = 100):
@@ -186,16 +182,28 @@ def _domain_weights(sim: dict, sharpness: float, weighting: str) -> dict[str, fl
     return {d: w / z for d, w in raw.items()}
 
 
-@register("ms-weighted")
-class MultiSourceWeighted(_ClassicalModel):
-    """Pooled sources, each domain's rows weighted by its similarity to the target (1 - PAD/2)."""
+class _MultiSource(_ClassicalModel):
+    """Shared by the multi-source methods: each source domain's similarity to the target and its
+    weight (``similarity_``, ``domain_weights_``), saved as ``sources.json``."""
 
     defaults: ClassVar[dict[str, dict[str, Any]]] = {k: {**v, **_MS} for k, v in _BASE.items()}
 
-    def fit(self, task: TransferTask) -> MultiSourceWeighted:
+    def _weigh_sources(self, task: TransferTask) -> None:
         p = self.params
         self.similarity_ = source_similarity(task, p["max_target"], self.seed)
         self.domain_weights_ = _domain_weights(self.similarity_, p["sharpness"], p["weighting"])
+
+    def _save_sources(self, directory: str | Path) -> None:
+        atomic_write_json(Path(directory) / "sources.json", {"similarity": self.similarity_,
+                                                             "domain_weights": self.domain_weights_})
+
+
+@register("ms-weighted")
+class MultiSourceWeighted(_MultiSource):
+    """Pooled sources, each domain's rows weighted by its similarity to the target (1 - PAD/2)."""
+
+    def fit(self, task: TransferTask) -> MultiSourceWeighted:
+        self._weigh_sources(task)
         doms = task.source["domain"]
         w = np.array([self.domain_weights_[d] for d in doms], dtype=np.float64)
         self._fit_on(task.source, sample_weight=w / w.mean())
@@ -203,20 +211,15 @@ class MultiSourceWeighted(_ClassicalModel):
 
     def save(self, directory: str | Path) -> None:
         super().save(directory)
-        atomic_write_json(Path(directory) / "sources.json", {"similarity": self.similarity_,
-                                                             "domain_weights": self.domain_weights_})
+        self._save_sources(directory)
 
 
 @register("ms-ensemble")
-class MultiSourceEnsemble(_ClassicalModel):
+class MultiSourceEnsemble(_MultiSource):
     """One model per source domain; probabilities averaged with weights from target similarity."""
 
-    defaults: ClassVar[dict[str, dict[str, Any]]] = {k: {**v, **_MS} for k, v in _BASE.items()}
-
     def fit(self, task: TransferTask) -> MultiSourceEnsemble:
-        p = self.params
-        self.similarity_ = source_similarity(task, p["max_target"], self.seed)
-        self.domain_weights_ = _domain_weights(self.similarity_, p["sharpness"], p["weighting"])
+        self._weigh_sources(task)
         arr = np.asarray(task.source["domain"])
         self.models_ = {}
         for d in self.domain_weights_:
@@ -253,4 +256,4 @@ class MultiSourceEnsemble(_ClassicalModel):
         d = Path(directory)
         for name, m in self.models_.items():
             m.save(d / f"source-{name}")
-        atomic_write_json(d / "sources.json", {"similarity": self.similarity_, "domain_weights": self.domain_weights_})
+        self._save_sources(d)
