@@ -110,10 +110,16 @@ def table_blitzer(res: dict, seeds: list[int]) -> str:
     base = _load("blitzer")  # the foundation's none / in-domain runs (scripts/bench.py --only blitzer)
     bseeds = base.get("seeds", [])
     cols = ["none", *SENTI_METHODS, "in-domain"]
+    ran = {m: sorted({int(k.split("|")[2]) for k in res["runs"] if k.split("|")[1] == m} & set(seeds))
+           for m in SENTI_METHODS}
+    base_seeds = sorted(set.intersection(*[set(v) for v in ran.values()])) if all(ran.values()) else seeds
+    extra = {m: [sd for sd in v if sd not in base_seeds] for m, v in ran.items()}
+    cmd = f"`{PY} --only blitzer --seeds {','.join(map(str, base_seeds))}`" + "".join(
+        f", then `{PY} --only blitzer --methods {m} --seeds {','.join(map(str, v))}`" for m, v in extra.items() if v)
     lines = [
         "## Pivot methods: Blitzer Amazon reviews, 12 pairs (SCL, SCL-MI, SFA)",
         "",
-        f"Command: `{PY} --only blitzer --seeds {','.join(map(str, seeds))}`; the `none` and `in-domain` columns "
+        f"Command: {cmd}; the `none` and `in-domain` columns "
         "are the foundation's runs (`python scripts/bench.py --only blitzer`, same seeded splits, the same "
         "seeds taken from its 5).",
         "",
@@ -134,35 +140,39 @@ def table_blitzer(res: dict, seeds: list[int]) -> str:
         "| source → target | " + " | ".join(cols) + " |",
         "|---|" + "---:|" * len(cols),
     ]
-    per_seed: dict[str, list[list[float]]] = {c: [] for c in cols}
+    # per column: {seed: [accuracy per pair]}; a method run on more seeds than another (scl-mi on 5,
+    # scl/sfa on 3) is averaged over its own seeds and compared with `none` on the seeds both have
+    per_seed: dict[str, dict[int, list[float]]] = {c: {} for c in cols}
     worse: list[str] = []
     for s in DOMAINS:
         for t in DOMAINS:
             if s == t:
                 continue
             key = f"{s}->{t}"
-            row: dict[str, list[float]] = {}
+            by_seed: dict[str, dict[int, float]] = {}
             b = base.get("pairs", {}).get(key)
             if b:
-                row["none"] = [a for sd, a in zip(bseeds, b["accs"], strict=True) if sd in seeds]
+                by_seed["none"] = {sd: a for sd, a in zip(bseeds, b["accs"], strict=True) if sd in seeds}
             ind = base.get("in_domain", {}).get(f"{t}->{t}")
             if ind:
-                row["in-domain"] = [a for sd, a in zip(bseeds, ind["accs"], strict=True) if sd in seeds]
+                by_seed["in-domain"] = {sd: a for sd, a in zip(bseeds, ind["accs"], strict=True) if sd in seeds}
             for m in SENTI_METHODS:
-                accs = [res["runs"][f"{key}|{m}|{sd}"]["accuracy"] for sd in seeds if f"{key}|{m}|{sd}" in res["runs"]]
+                accs = {sd: res["runs"][f"{key}|{m}|{sd}"]["accuracy"] for sd in seeds
+                        if f"{key}|{m}|{sd}" in res["runs"]}
                 if accs:
-                    row[m] = accs
+                    by_seed[m] = accs
+            row = {c: list(v.values()) for c, v in by_seed.items()}
             cells = []
             for c in cols:
                 if c not in row or not row[c]:
                     cells.append("—")
                     continue
-                if len(row[c]) == len(seeds):
-                    per_seed[c].append(row[c])
+                for sd, a in by_seed[c].items():
+                    per_seed[c].setdefault(sd, []).append(a)
                 ci = mean_ci(row[c])
                 mark = ""
                 if c in SENTI_METHODS and "none" in row:
-                    n = mean_ci(row["none"])
+                    n = mean_ci([by_seed["none"][sd] for sd in by_seed[c] if sd in by_seed["none"]] or row["none"])
                     if ci["mean"] < n["mean"]:
                         mark = " ▼" if n["mean"] - ci["mean"] > ci["half_width"] + n["half_width"] else " ▽"
                         if mark == " ▼":
@@ -170,19 +180,23 @@ def table_blitzer(res: dict, seeds: list[int]) -> str:
                 partial = f" ({len(row[c])} seed{'s' if len(row[c]) > 1 else ''})" if len(row[c]) < len(seeds) else ""
                 cells.append((ci_str(ci) if len(row[c]) > 1 else f"{100 * ci['mean']:.1f}") + mark + partial)
             lines.append(f"| {s} → {t} | " + " | ".join(cells) + " |")
+    full = {c: {sd: v for sd, v in per_seed[c].items() if len(v) == 12} for c in cols}  # seeds on all 12 pairs
     avg = []
     for c in cols:
-        if len(per_seed[c]) == 12:
-            avg.append("**" + ci_str(mean_ci(np.mean(per_seed[c], axis=0))) + "**")
+        if full[c]:
+            n = f" ({len(full[c])} seeds)" if len(full[c]) < len(seeds) else ""
+            avg.append("**" + ci_str(mean_ci([np.mean(v) for v in full[c].values()])) + "**" + n)
         else:
-            avg.append(f"({len(per_seed[c])}/12 pairs with all seeds)")
+            avg.append("(no seed on all 12 pairs)")
     lines.append("| **average (12 pairs)** | " + " | ".join(avg) + " |")
     for m in SENTI_METHODS:
-        if len(per_seed["none"]) == 12 and len(per_seed[m]) == 12:
-            gain = np.mean(per_seed[m], axis=0) - np.mean(per_seed["none"], axis=0)
+        common = sorted(set(full["none"]) & set(full[m]))
+        if len(common) > 1:
+            gain = [np.mean(full[m][sd]) - np.mean(full["none"][sd]) for sd in common]
             g = mean_ci(gain)
             verdict = ("above `none` beyond the CI" if g["low"] > 0 else "**not** a clear gain: the CI includes 0")
-            lines += ["", f"`{m}` − `none`, 12-pair average, per seed: {', '.join(f'{100 * x:+.1f}' for x in gain)} "
+            lines += ["", f"`{m}` − `none`, 12-pair average, per seed ({','.join(map(str, common))}): "
+                      f"{', '.join(f'{100 * x:+.1f}' for x in gain)} "
                       f"(mean {100 * g['mean']:+.1f} ± {100 * g['half_width']:.1f}, paired over seeds): {verdict}."]
     lines += ["", ("Pairs below `none` beyond the CIs: " + ", ".join(worse) + ".") if worse else
               "No pivot method is below `none` beyond the CIs on any pair."]
