@@ -38,6 +38,21 @@ def test_scl_mi_beats_none_on_books_to_kitchen(data_root, tmp_path):
 
 
 @pytest.mark.data
+def test_cl_scl_transfers_english_to_french_with_more_unlabeled(data_root):
+    """Webis en -> fr dvd: cl-scl with the other two domains' French train reviews as extra
+    unlabeled text (6,000 in all) measured 74.8; a broken projection lands near 50."""
+    spec = TaskSpec(name="en2fr", task="sentiment", source=DataSpec("webis:en/dvd", split="train"),
+                    target=DataSpec("webis:fr/dvd", split="test"),
+                    unlabeled=DataSpec("webis:fr/dvd", split="train", labeled=False))
+    tt = TransferTask(spec, seed=1)
+    model = get_method("cl-scl", "sentiment", seed=1,
+                       target_unlabeled=["webis:fr/books@train", "webis:fr/music@train"]).fit(tt)
+    assert model.n_unlabeled_ == 6000
+    assert len(model.transformer_.pivot_index_) == 450
+    assert _acc(model.predict(tt.target), tt.target["label"]) >= 0.70
+
+
+@pytest.mark.data
 def test_pos_scl_adds_projection_features(data_root):
     spec = TaskSpec(name="e2r", task="pos", source=DataSpec("ud:en_ewt", split="train", domain="email", limit=200),
                     target=DataSpec("ud:en_ewt", split="test", domain="reviews", limit=100),

@@ -320,13 +320,15 @@ class CrossLanguageSCL(Method):
     """Cross-language SCL (Prettenhofer & Stein 2010): English labeled source, target-language
     unlabeled text (``unlabeled:``), pivots = dictionary word pairs (MUSE ``en-<lang>`` by default, or
     ``dictionary: path`` to a ``source target`` per line file). Unigram features (as the paper);
-    logistic regression on the scaled projection of the English reviews, C by 5-fold CV."""
+    logistic regression on the scaled projection of the English reviews, C by 5-fold CV.
+    ``target_unlabeled`` / ``source_unlabeled``: more target-language / English corpora for the pivot
+    predictors (``corpus`` or ``corpus@split``, labels ignored), e.g. other domains' reviews."""
 
     tasks: ClassVar[tuple[str, ...]] = ("sentiment",)
     defaults: ClassVar[dict[str, dict[str, Any]]] = {"sentiment": {
         "dictionary": None, "n_pivots": 450, "h": 100, "min_count": 20, "min_df": 2, "alpha": 1.0,
         "pivot_criterion": "mi", "Cs": [0.01, 0.1, 1.0, 10.0, 100.0], "cv": 5, "max_unlabeled": None,
-        "source_unlabeled": [], "labeled_rows": True}}
+        "source_unlabeled": [], "target_unlabeled": [], "labeled_rows": True, "solver": "auto"}}
 
     def fit(self, task: TransferTask) -> CrossLanguageSCL:
         from .clscl import CLSCL
@@ -337,18 +339,16 @@ class CrossLanguageSCL(Method):
         p = self.params
         self.lang_ = _target_lang(task)
         en, y = list(task.source["text"]), np.asarray(task.source["label"])
-        tgt = sample_texts(list(task.unlabeled["text"]), p["max_unlabeled"], self.seed)
-        more: list[str] = []
-        for name in p["source_unlabeled"]:  # more English text, labels ignored: "corpus" or "corpus@split"
-            corpus, _, split = name.partition("@")
-            more += list(data.load(corpus, split=split or "train")["text"])
+        tgt = list(task.unlabeled["text"]) + _texts_of(p["target_unlabeled"])
+        tgt = sample_texts(tgt, p["max_unlabeled"], self.seed)
+        more = _texts_of(p["source_unlabeled"])
         self.bi_ = _Bilingual(self.lang_, p["dictionary"]).fit(en + more, tgt, p["min_df"])
         names = sorted(self.bi_.vocabulary_, key=self.bi_.vocabulary_.get)
         Xs, Xt = self.bi_.transform(en, "en"), self.bi_.transform(tgt, self.lang_)
         Xmore = self.bi_.transform(more, "en") if more else None
         self.transformer_ = CLSCL(pairs=self.bi_.column_pairs(), n_pivots=p["n_pivots"], h=p["h"],
                                   min_count=p["min_count"], alpha=p["alpha"], pivot_criterion=p["pivot_criterion"],
-                                  feature_names=names, labeled_rows=p["labeled_rows"] or not more,
+                                  solver=p["solver"], feature_names=names, labeled_rows=p["labeled_rows"] or not more,
                                   random_state=self.seed).fit(Xs, y, X_target_unlabeled=Xt,
                                                                                     X_source_unlabeled=Xmore)
         Z = self.transformer_.transform(Xs)
@@ -370,6 +370,15 @@ class CrossLanguageSCL(Method):
         atomic_write_json(d / "cl_scl.json", {
             "method": self.name, "seed": self.seed, "params": self.params, "lang": self.lang_, "C": self.C_,
             "vocabulary": sorted(v, key=v.get), "coef": self.clf_.coef_, "intercept": self.clf_.intercept_})
+
+
+def _texts_of(names: list[str]) -> list[str]:
+    """Texts of more corpora, labels ignored; each name is ``corpus`` or ``corpus@split`` (default train)."""
+    out: list[str] = []
+    for name in names:
+        corpus, _, split = name.partition("@")
+        out += list(data.load(corpus, split=split or "train")["text"])
+    return out
 
 
 def _target_lang_of(ds: datasets.Dataset, default: str) -> str:
