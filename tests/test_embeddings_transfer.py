@@ -168,3 +168,17 @@ def test_bli_known_answer_rotated_glove():
     x = _pseudo(g)
     pairs = [(w, w + "zz") for w in g.index_to_key[1000:]]
     assert evaluate_bli(g, x, pairs, retrieval="nn")["p_at_1"] < 5  # unaligned: chance
+
+
+def test_context_bias_unlabeled_mode_with_embeddings(data_root):
+    """The context-bias evaluator's unlabeled mode ranks by semantic shift with
+    ``contexts="embeddings"``: the planted swap of 'good' and 'time' comes out on top."""
+    from nlpta.evaluators import context_bias
+
+    src = data.load("ud:en_ewt", split="train").select(range(6000))
+    swap = {"good": "time", "time": "good"}
+    tgt = src.map(lambda r: {"tokens": [swap.get(t.lower(), t) for t in r["tokens"]]})
+    df = context_bias(src, tgt, mode="unlabeled", contexts="embeddings", min_count=20, seed=0)
+    assert set(df["mode"]) == {"unlabeled-scorer"} and df["p_value"].isna().all()
+    assert list(df["divergence"]) == sorted(df["divergence"], reverse=True)
+    assert {"good", "time"} <= set(df["feature"].head(6)), df.head(10)

@@ -121,7 +121,10 @@ def context_bias(
         context_vocab: unlabeled mode: only the most frequent words count as distinct neighbours
             (default 150 for POS -- mostly function words, which carry the syntax -- and 2000 for sentiment).
         contexts: unlabeled mode: compare neighbours as ``classes`` (distributional word classes
-            induced by k-means on both domains, ``n_classes`` of them; default) or as ``words``.
+            induced by k-means on both domains, ``n_classes`` of them; default) or as ``words``; or
+            ``embeddings``: rank words by semantic shift (:func:`nlpta.embeddings.shift.semantic_shift`:
+            word2vec on both domains, then on each, Hamilton et al.'s neighbourhood measure, seeded
+            by ``seed``) -- no test, so ``p_value`` is NaN and ``divergence`` holds the shift.
         scorer: unlabeled mode: ``scorer(source_tokens, target_tokens)`` returning a DataFrame with
             columns ``word`` and ``shift`` (higher = more shifted), e.g. a semantic-shift ranking from
             aligned embeddings; used in place of the neighbour test (``p_value`` is then NaN).
@@ -140,6 +143,11 @@ def context_bias(
         mode = "labeled" if has_labels(source, task) and has_labels(target, task) else "unlabeled"
     if mode == "labeled":
         return _labeled(source, target, task, min_count, alpha, lowercase, adjust_label_shift, top_labels)
+    if scorer is None and contexts == "embeddings":
+        from ..embeddings.shift import semantic_shift
+
+        def scorer(ts, tt):
+            return semantic_shift(ts, tt, min_count=min_count, seed=seed, lower=lowercase)
     if scorer is not None:
         return _scored(source, target, task, scorer, min_count, lowercase)
     return _unlabeled(source, target, task, min_count, alpha, lowercase, window, context_vocab, top_labels,
@@ -264,7 +272,7 @@ def _unlabeled(source, target, task, min_count, alpha, lowercase, window, contex
         cols = [*keep, "<other>", "<edge>"]
         nk = len(keep)
     else:
-        raise ValueError(f"contexts must be 'classes' or 'words', not {contexts!r}")
+        raise ValueError(f"contexts must be 'classes', 'words' or 'embeddings', not {contexts!r}")
     res = None
     for _ in range(passes if contexts == "classes" else 1):
         if res is not None:
