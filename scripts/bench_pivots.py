@@ -140,7 +140,7 @@ def table_blitzer(res: dict, seeds: list[int]) -> str:
         "| source → target | " + " | ".join(cols) + " |",
         "|---|" + "---:|" * len(cols),
     ]
-    # per column: {seed: [accuracy per pair]}; a method run on more seeds than another (scl-mi on 5,
+    # per column: {seed: [accuracy per pair]}; a method run on more seeds than another (e.g. scl-mi on 5,
     # scl/sfa on 3) is averaged over its own seeds and compared with `none` on the seeds both have
     per_seed: dict[str, dict[int, list[float]]] = {c: {} for c in cols}
     worse: list[str] = []
