@@ -20,6 +20,7 @@ torch = pytest.importorskip("torch")
 sp = pytest.importorskip("scipy.sparse")
 
 from nlpta.errors import NlptaError, NotFittedError  # noqa: E402
+from nlpta.finetune import encode  # noqa: E402
 from nlpta.finetune.dann import (  # noqa: E402
     GradientReversal,
     ShallowDANN,
@@ -269,6 +270,7 @@ def test_lora_dann_trains_reverses_the_domain_gradient_and_saves(tiny, tmp_path,
     tgt = m._encode(unl, with_labels=False)
     coll = _MixedCollator(kind, tgt, m.tokenizer_.pad_token_id, 4, seed=0, rank=0, world=1)
     batch = coll(m._encode(src.select(range(4)), with_labels=True), step=0)
+    batch = encode.to_device(batch, next(mod.parameters()).device)  # fit may have trained on a GPU
     assert batch["domain"].tolist() == [0] * 4 + [1] * 4
     if kind == "pos":  # the domain head sees each word's first subword, source and target alike
         torch.testing.assert_close(batch["dmask"][:4], batch["labels"][:4] != -100)

@@ -52,6 +52,11 @@ def encode_text(tokenizer, texts: list[str], labels: list[int] | None, max_lengt
     return exs
 
 
+def to_device(batch: dict, device) -> dict:
+    """The batch's tensors on ``device`` (the model's: CUDA when training ran on a GPU)."""
+    return {k: v.to(device) if hasattr(v, "to") else v for k, v in batch.items()}
+
+
 def pad_batch(items: list[dict], pad_id: int) -> dict:
     """Right-pad ``input_ids`` (and token-level ``labels`` with -100) into tensors."""
     import torch

@@ -225,11 +225,12 @@ class AdapterModel:
         order = np.argsort([len(x["input_ids"]) for x in exs], kind="stable")
         out: list[Any] = [None] * len(exs)
         self.model_.eval()
+        device = next(self.model_.parameters()).device
         with torch.no_grad():
             for s in range(0, len(order), self.eval_batch_size):
                 idx = order[s:s + self.eval_batch_size]
-                batch = encode.pad_batch([exs[i] for i in idx], self.tokenizer_.pad_token_id)
-                lg = self.model_(**batch).logits.float().numpy()
+                batch = encode.to_device(encode.pad_batch([exs[i] for i in idx], self.tokenizer_.pad_token_id), device)
+                lg = self.model_(**batch).logits.float().cpu().numpy()
                 for j, i in enumerate(idx):
                     out[i] = lg[j, : len(exs[i]["input_ids"])] if self.kind == "pos" else lg[j]
         self._last_encoded = exs

@@ -29,6 +29,8 @@ from typing import Any
 
 import numpy as np
 
+from .encode import to_device
+
 log = logging.getLogger(__name__)
 
 
@@ -140,7 +142,7 @@ def train(model, examples: list[dict], collate: Callable[[list[dict], int], dict
         mine = perm[pos * gbs:(pos + 1) * gbs][rank::world]
         if not first_ids:
             first_ids = [int(i) for i in mine]
-        batch = collate([examples[i] for i in mine], step)
+        batch = to_device(collate([examples[i] for i in mine], step), acc.device)
         if on_step is not None:
             on_step(step, total)
         model.train()
@@ -207,7 +209,10 @@ def _save_checkpoint(root: Path, step: int, acc, model, opt, sched, history, win
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir()
     acc.wait_for_everyone()
-    save_file({"torch": torch.get_rng_state()}, str(tmp / f"rng-{acc.process_index}.safetensors"))
+    rng = {"torch": torch.get_rng_state()}
+    if acc.device.type == "cuda":  # dropout on a GPU draws from the device's generator
+        rng["cuda"] = torch.cuda.get_rng_state(acc.device)
+    save_file(rng, str(tmp / f"rng-{acc.process_index}.safetensors"))
     acc.wait_for_everyone()
     if acc.is_main_process:
         save_file({k: v.detach().cpu().contiguous() for k, v in _trainable(model).items()},
@@ -248,5 +253,8 @@ def _load_checkpoint(ck: Path, model, opt, sched, rank: int) -> tuple[int, list,
     sched.load_state_dict(sd)
     rng = ck / f"rng-{rank}.safetensors"
     if rng.exists():
-        torch.set_rng_state(load_file(str(rng))["torch"])
+        states = load_file(str(rng))
+        torch.set_rng_state(states["torch"])
+        if "cuda" in states and torch.cuda.is_available():
+            torch.cuda.set_rng_state(states["cuda"], next(model.parameters()).device)
     return int(state["step"]), list(state["history"]), list(state.get("window", []))
