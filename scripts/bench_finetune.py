@@ -301,6 +301,12 @@ def _paired(a: dict[int, float], b: dict[int, float]) -> str:
     return f"{ci['mean']:+.1f} ± {ci['half_width']:.1f}"
 
 
+def _mean_over_pairs(ms: list[dict[int, float]]) -> dict[int, float]:
+    """{seed: mean accuracy over the pairs} on the seeds every pair has."""
+    seeds = set.intersection(*[set(m) for m in ms]) if ms and all(ms) else set()
+    return {s: sum(m[s] for m in ms) / len(ms) for s in sorted(seeds)}
+
+
 def render(cache: dict, gpu: dict | None = None) -> str:
     L = ["## Transformers with LoRA adapters (MiniLM, multilingual-e5-small)", "",
          "CPU-only protocol (2 CPU cores, torch 2 threads, fp32; times are from this machine). Sentiment: all "
@@ -359,12 +365,8 @@ def render(cache: dict, gpu: dict | None = None) -> str:
                      f"{_cell(cols['sfa'])} | {_cell(cols['frozen'])} | {_cell(cols['lora'])} | {_cell(cols['dapt'])} | "
                      f"{_paired(cols['lora'], cols['dapt'])} | {_cell(cols['in-domain'])} |")
 
-        def mean_over_pairs(ms: list[dict[int, float]]) -> dict[int, float]:
-            seeds = set.intersection(*[set(m) for m in ms]) if ms and all(ms) else set()
-            return {s: sum(m[s] for m in ms) / len(ms) for s in sorted(seeds)}
-
         if all(avg["lora"]):
-            A = {m: mean_over_pairs(v) for m, v in avg.items()}
+            A = {m: _mean_over_pairs(v) for m, v in avg.items()}
             L.append(f"| **average ({len(PAIRS)} pairs)** | {','.join(map(str, sorted(A['lora'])))} | "
                      f"**{_cell(A['tfidf'])}** | **{_cell(A['sfa'])}** | **{_cell(A['frozen'])}** | "
                      f"**{_cell(A['lora'])}** | **{_cell(A['dapt'])}** | **{_paired(A['lora'], A['dapt'])}** | "
@@ -377,7 +379,7 @@ def render(cache: dict, gpu: dict | None = None) -> str:
             L += ["", f"`lora-dapt` with `pivots: auto` (100 pivots by MI with the source label, masked with "
                   f"probability 0.5, the PERL idea) on books → kitchen: {_cell(piv)} (seeds "
                   f"{','.join(map(str, sorted(piv)))}; random masking: {_cell({s: v for s, v in _accs(cache, 'bk-dapt').items() if s in piv})})."]
-    if gpu and any(f"{p}-lora" in {k.split("@")[0] for k in gpu} for p in PAIRS):
+    if gpu:
         L += _gpu_section(cache, gpu)
     if {"ewt-lora", "ewt2-lora"} & done:
         ewt_seeds = sorted(_accs(cache, "ewt-lora") or _accs(cache, "ewt2-lora"))
@@ -422,6 +424,8 @@ def render(cache: dict, gpu: dict | None = None) -> str:
 def _gpu_section(cache: dict, gpu: dict) -> list[str]:
     """The Blitzer rows rerun on a GPU with more seeds; `none` (tf-idf, CPU) from the CPU cache."""
     ran = sorted({s for p in PAIRS for s in _accs(gpu, f"{p}-lora")})
+    if not ran:
+        return []
     dev = next((r.get("device") for r in gpu.values() if r.get("device")), "a GPU")
     r0 = next(iter(gpu.values()))
     env = (f" (torch {r0['versions']['torch']}, transformers {r0['versions']['transformers']})"
@@ -450,10 +454,7 @@ def _gpu_section(cache: dict, gpu: dict) -> list[str]:
         L.append(f"| {DOM[p[0]]} → {DOM[p[1]]} | {len(lo)} | {_cell(no)} | {_cell(lo)} | {_cell(da)} | "
                  f"{_paired(lo, da)} | {_paired(no, lo)} | {sum(tl) / max(1, len(tl)):.1f} / "
                  f"{sum(td) / max(1, len(td)):.1f} |")
-    A = {}
-    for m, ms in per.items():
-        seeds = set.intersection(*[set(x) for x in ms]) if all(ms) else set()
-        A[m] = {s: sum(x[s] for x in ms) / len(ms) for s in sorted(seeds)}
+    A = {m: _mean_over_pairs(ms) for m, ms in per.items()}
     if A.get("lora"):
         L.append(f"| **average ({len(PAIRS)} pairs)** | {len(A['lora'])} | **{_cell(A['none'])}** | "
                  f"**{_cell(A['lora'])}** | **{_cell(A['dapt'])}** | **{_paired(A['lora'], A['dapt'])}** | "
