@@ -22,7 +22,7 @@ from tqdm.auto import tqdm
 from . import __version__
 from .evaluators.metrics import evaluate_predictions, mean_ci
 from .io import atomic_write_json, atomic_write_jsonl, atomic_write_text
-from .methods import get_method
+from .methods import METHODS, get_method
 from .tasks import TaskSpec, TransferTask, load_task
 
 log = logging.getLogger(__name__)
@@ -71,7 +71,7 @@ def run_task(
     Returns:
         a :class:`RunResult`; ``metrics["summary"]["accuracy"]`` has mean, low, high over seeds.
     """
-    spec = load_task(task) if isinstance(task, str | Path) else task
+    spec = load_task(task, known_methods=METHODS) if isinstance(task, str | Path) else task
     m_name = method or spec.method
     m_params = dict(spec.params) if m_name == spec.method else {}
     m_params.update(params or {})

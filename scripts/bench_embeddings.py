@@ -33,7 +33,7 @@ from nlpta.embeddings import (  # noqa: E402
     load_vectors,
 )
 from nlpta.embeddings.bli import muse_dictionary  # noqa: E402
-from nlpta.embeddings.methods import resolve_vectors  # noqa: E402
+from nlpta.methods.embeddings import resolve_vectors  # noqa: E402
 
 OUT = ROOT / "bench_out"
 FRAG = OUT / "sections" / "30_embeddings.md"

@@ -19,17 +19,16 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 torch = pytest.importorskip("torch")
 sp = pytest.importorskip("scipy.sparse")
 
-from nlpta.errors import NlptaError, NotFittedError  # noqa: E402
-from nlpta.finetune import encode  # noqa: E402
-from nlpta.finetune.dann import (  # noqa: E402
+from nlpta.adversarial import (  # noqa: E402
     GradientReversal,
     ShallowDANN,
     annealed_lr,
     dann_lambda,
-    domain_accuracy_of_features,
     grad_reverse,
-    proxy_a_distance,
 )
+from nlpta.errors import NlptaError, NotFittedError  # noqa: E402
+from nlpta.evaluators.domain import domain_accuracy_of_features, proxy_a_distance  # noqa: E402
+from nlpta.finetune import encode  # noqa: E402
 from nlpta.methods import get_method  # noqa: E402
 from nlpta.tasks import DataSpec, TaskSpec, TransferTask  # noqa: E402
 
@@ -189,7 +188,7 @@ def b2k_small(data_root):
 
 @pytest.mark.data
 def test_dann_method_on_books_to_kitchen(b2k_small, tmp_path):
-    from nlpta.finetune.methods import Dann
+    from nlpta.methods.adversarial import Dann
 
     tt = b2k_small
     model = get_method("dann", "sentiment", seed=1).fit(tt)

@@ -9,8 +9,8 @@ import pytest
 
 from nlpta.errors import FormatError, NlptaError
 from nlpta.methods import get_method
+from nlpta.methods.pivots import SCLMISentiment
 from nlpta.pivots.lexicon import load_dictionary, max_match_tokenizer, word_tokenizer
-from nlpta.pivots.methods import SCLMISentiment
 from nlpta.tasks import DataSpec, TaskSpec, TransferTask
 
 

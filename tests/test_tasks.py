@@ -51,9 +51,16 @@ def test_unknown_top_key_names_its_line(tmp_path):
 
 def test_unknown_method(tmp_path):
     p = _write(tmp_path, GOOD + "method: magic\n")
+    from nlpta.methods import METHODS
+    from nlpta.pipeline import run_task
+
+    assert load_task(p).method == "magic"  # the tasks layer does not know the registry
     with pytest.raises(TaskSpecError) as e:
-        load_task(p)
+        load_task(p, known_methods=METHODS)
     assert e.value.line == 5 and "none" in e.value.message
+    with pytest.raises(TaskSpecError) as e:  # the pipeline checks the name before loading any data
+        run_task(p, write=False)
+    assert e.value.line == 5
 
 
 def test_bad_split_names_the_splits(tmp_path):

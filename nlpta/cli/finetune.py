@@ -11,7 +11,7 @@ import argparse
 
 
 def cmd_push(a: argparse.Namespace) -> int:
-    from .hub import push
+    from ..finetune.hub import push
 
     url = push(a.run_dir, a.repo_id, private=a.private, seed=a.seed)
     print(f"pushed {a.run_dir} to {a.repo_id}: {url}")

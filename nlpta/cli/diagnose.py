@@ -11,7 +11,7 @@ def cmd_diagnose(a: argparse.Namespace) -> int:
     from .. import data
     from ..data.schema import task_of
     from ..errors import NlptaError
-    from .report import diagnose
+    from ..evaluators.report import diagnose
 
     ds = {}
     for role in ("source", "target"):
@@ -24,7 +24,7 @@ def cmd_diagnose(a: argparse.Namespace) -> int:
         raise NlptaError(f"--task {a.task} given, but {a.source} is a {task_of(ds['source'])} corpus")
     embed = None
     if a.embed:
-        from .distance import minilm_embedder
+        from ..evaluators.distance import minilm_embedder
 
         embed = minilm_embedder(a.embed if a.embed != "minilm-l6" else None)
 
@@ -49,7 +49,7 @@ def cmd_diagnose(a: argparse.Namespace) -> int:
 
 
 def cmd_verdict(a: argparse.Namespace) -> int:
-    from .transfer import negative_transfer
+    from ..evaluators.transfer import negative_transfer
 
     res = negative_transfer(Path(a.adapted), Path(a.baseline), Path(a.target_only) if a.target_only else None)
     if a.json:

@@ -9,7 +9,9 @@ and sentiment), and the shallow ``dann`` (sentiment).
   sentiment: words frequent in both domains ranked by mutual information with the source label,
   as in PERL, Ben-David et al. 2020); merged; then ``lora``.
 * ``full-ft`` -- every weight trained (the comparison).
-* ``lora-dann`` -- ``lora`` trained domain-adversarially (DANN, Ganin et al. 2016): a domain
+The adversarial methods (``lora-dann``, ``dann``) are in :mod:`nlpta.methods.adversarial`.
+
+* (moved) ``lora-dann`` -- ``lora`` trained domain-adversarially (DANN, Ganin et al. 2016): a domain
   classifier behind a gradient reversal layer beside the task head, on the [CLS] (or mean-pooled)
   representation for sentiment and on every word's representation for POS, fed labeled source
   batches and as many unlabeled target rows (``max_unlabeled``, a seeded sample of the task's
@@ -32,8 +34,8 @@ import datasets
 
 from ..data import sample_rows
 from ..errors import NlptaError
-from ..methods import Method, register
 from ..tasks import TransferTask
+from .registry import Method, register
 
 _COMMON: dict[str, Any] = {
     "model": "minilm-l6", "r": 8, "alpha": 16, "dropout": 0.1, "targets": ["query", "value"],
@@ -60,8 +62,8 @@ class _Transformer(Method):
     dapt: ClassVar[bool] = False
 
     def _model(self):
-        from .model import AdapterModel
-        from .trainer import TrainConfig
+        from ..finetune.model import AdapterModel
+        from ..finetune.trainer import TrainConfig
 
         p = self.params
         cfg = TrainConfig(lr=p["lr"], epochs=p["epochs"], batch_size=p["batch_size"], max_steps=p["max_steps"],
@@ -95,8 +97,8 @@ class _Transformer(Method):
         return self
 
     def _dapt(self, task: TransferTask, train_ds: datasets.Dataset) -> None:
-        from .encode import select_pivots, split_words
-        from .trainer import TrainConfig
+        from ..finetune.encode import select_pivots, split_words
+        from ..finetune.trainer import TrainConfig
 
         p = self.params
         if task.unlabeled is None:
@@ -158,79 +160,3 @@ def _need_unlabeled(name: str, task: TransferTask) -> None:
         raise NlptaError(f"method {name!r} needs target unlabeled rows (the domain classifier's target side): "
                          "add an `unlabeled:` entry to the task file, e.g. unlabeled: {corpus: mdsd:kitchen, "
                          "split: unlabeled}", code="E305")
-
-
-@register("lora-dann")
-class LoraDann(_Transformer):
-    """``lora`` + a domain classifier behind gradient reversal (DANN, Ganin et al. 2016), trained
-    on labeled source batches plus equally many unlabeled target rows per step."""
-
-    defaults: ClassVar[dict[str, dict[str, Any]]] = _defaults(_DANN)
-
-    def _model(self):
-        from .dann import DANNAdapterModel
-
-        base = super()._model()
-        p = self.params
-        return DANNAdapterModel(self.task, model=base.model_name, method="lora", r=base.r, alpha=base.alpha,
-                                dropout=base.dropout, targets=base.targets, max_length=base.max_length,
-                                train=base.train_cfg, eval_batch_size=base.eval_batch_size,
-                                lambda_max=p["lambda_max"], gamma=p["gamma"], pooling=p["pooling"],
-                                domain_hidden=p["domain_hidden"])
-
-    def fit(self, task: TransferTask) -> LoraDann:
-        _need_unlabeled(self.name, task)
-        train_ds = self._train_rows(task)
-        unl = sample_rows(task.unlabeled, self.params["max_unlabeled"], self.seed)
-        self.model_ = self._model()
-        self.model_.fit(train_ds, unl)
-        self.info_ = {"train": self.model_.train_info_, "trainable": self.model_.share_, "dapt": None}
-        return self
-
-
-_SHALLOW_DANN: dict[str, Any] = {
-    "hidden": 50, "max_features": 5000, "ngram_range": [1, 2], "features": "tfidf", "lr": 0.5, "epochs": 20,
-    "batch_size": 64, "lambda_max": 1.0, "gamma": 10.0, "adversarial": True, "momentum": 0.0,
-    "weight_decay": 1e-3, "lr_anneal": True, "domain_hidden": 0, "domain_lr_mult": 1.0,
-    "domain_weight_decay": 0.1, "max_unlabeled": 2000,
-}
-
-
-@register("dann")
-class Dann(Method):
-    """Shallow DANN over bag-of-n-grams (Ganin et al. 2016, JMLR, the Amazon reviews experiment):
-    :class:`nlpta.finetune.dann.ShallowDANN` fitted on the labeled source and a ``max_unlabeled``
-    sample of the target unlabeled rows. ``adversarial: false`` gives the plain 50-unit network."""
-
-    tasks: ClassVar[tuple[str, ...]] = ("sentiment",)
-    defaults: ClassVar[dict[str, dict[str, Any]]] = {"sentiment": dict(_SHALLOW_DANN)}
-
-    def _estimator(self):
-        from .dann import ShallowDANN
-
-        p = {k: v for k, v in self.params.items() if k != "max_unlabeled"}
-        return ShallowDANN(**p, seed=self.seed)
-
-    def fit(self, task: TransferTask) -> Dann:
-        _need_unlabeled(self.name, task)
-        unl = sample_rows(task.unlabeled, self.params["max_unlabeled"], self.seed)
-        self.model_ = self._estimator().fit(list(task.source["text"]), list(task.source["label"]),
-                                            list(unl["text"]))
-        return self
-
-    def predict(self, ds: datasets.Dataset) -> list:
-        return [int(x) for x in self.model_.predict(list(ds["text"]))]
-
-    def save(self, directory: str | Path) -> None:
-        self.model_.save(directory)
-
-    @classmethod
-    def load(cls, directory: str | Path) -> Dann:
-        """Rebuild a fitted method from a folder written by :meth:`save`."""
-        from .dann import ShallowDANN
-
-        est = ShallowDANN.load(directory)
-        params = {k: v for k, v in est.get_params().items() if k in _SHALLOW_DANN}
-        self = cls(task="sentiment", seed=est.seed_, **params)
-        self.model_ = est
-        return self

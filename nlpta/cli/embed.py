@@ -15,8 +15,8 @@ from ..errors import NlptaError
 
 
 def cmd_embed_train(a: argparse.Namespace) -> int:
-    from .io import save_vectors
-    from .train import corpus_stats, dataset_sentences, language_corpus, train_vectors
+    from ..embeddings.io import save_vectors
+    from ..embeddings.train import corpus_stats, dataset_sentences, language_corpus, train_vectors
 
     if a.corpus:
         from .. import data
@@ -39,10 +39,10 @@ def cmd_embed_train(a: argparse.Namespace) -> int:
 
 
 def cmd_align(a: argparse.Namespace) -> int:
+    from ..embeddings.align import EmbeddingAligner
+    from ..embeddings.bli import evaluate_bli, load_dictionary
+    from ..embeddings.io import load_vectors, save_vectors
     from ..io import atomic_write_json
-    from .align import EmbeddingAligner
-    from .bli import evaluate_bli, load_dictionary
-    from .io import load_vectors, save_vectors
 
     if a.method in ("procrustes", "refine") and not a.dict:
         raise NlptaError(f"--method {a.method} needs --dict FILE (or use --method identical|unsupervised)")

@@ -31,12 +31,12 @@ from sklearn.model_selection import StratifiedKFold
 from .. import data
 from ..errors import NlptaError, NotFittedError
 from ..io import atomic_write_json
-from ..methods import Method, register
 from ..models.classical import BowSentimentClassifier, FeatureTagger, sentence_features
+from ..pivots.base import PivotTransformer
+from ..pivots.scl import SCL
+from ..pivots.sfa import SFA
 from ..tasks import TransferTask
-from .base import PivotTransformer
-from .scl import SCL
-from .sfa import SFA
+from .registry import Method, register
 
 _SENTI_COMMON: dict[str, Any] = {"ngram_range": [1, 2], "min_df": 3, "Cs": [0.1, 1.0, 10.0, 100.0],
                                  "scales": [1.0], "cv": 5, "max_unlabeled": 4000}
@@ -284,7 +284,7 @@ class _Bilingual:
     """Two tokenizers over one vocabulary: ``en:word`` and ``<lang>:word`` columns."""
 
     def __init__(self, lang: str, dictionary: str | None) -> None:
-        from .lexicon import load_dictionary, muse_path, word_tokenizer
+        from ..pivots.lexicon import load_dictionary, muse_path, word_tokenizer
 
         self.lang = "ja" if lang == "jp" else lang
         self.dictionary = dictionary
@@ -331,7 +331,7 @@ class CrossLanguageSCL(Method):
         "source_unlabeled": [], "target_unlabeled": [], "labeled_rows": True, "solver": "auto"}}
 
     def fit(self, task: TransferTask) -> CrossLanguageSCL:
-        from .clscl import CLSCL
+        from ..pivots.clscl import CLSCL
 
         if task.unlabeled is None:
             raise NlptaError("method 'cl-scl' needs target-language unlabeled text: add `unlabeled:` to the task "
@@ -397,7 +397,7 @@ class DictionaryTranslation(Method):
         "dictionary": None, "ngram_range": [1, 2], "Cs": [0.1, 1.0, 10.0, 100.0], "cv": 5}}
 
     def fit(self, task: TransferTask) -> DictionaryTranslation:
-        from .lexicon import load_dictionary, muse_path, word_tokenizer
+        from ..pivots.lexicon import load_dictionary, muse_path, word_tokenizer
 
         p = self.params
         self.lang_ = "ja" if (lang := _target_lang(task)) == "jp" else lang

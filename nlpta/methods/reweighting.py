@@ -33,9 +33,10 @@ import numpy as np
 from ..data import sample_rows
 from ..errors import NlptaError
 from ..io import atomic_write_json
-from ..methods import _ClassicalModel, register
+from ..reweighting.weights import KLIEP, KMM, DomainClassifierWeights, weight_summary
 from ..tasks import TransferTask
-from .weights import KLIEP, KMM, DomainClassifierWeights, weight_summary
+from .baselines import _ClassicalModel
+from .registry import register
 
 _BASE = _ClassicalModel.defaults
 _TARGET = {"max_target": 2000, "clip": 10.0, "power": 1.0, "svd_dim": 100}

@@ -27,9 +27,9 @@ import numpy as np
 
 from ..errors import NlptaError
 from ..io import atomic_write_json
-from ..methods import Method, register
 from ..models.classical import FeatureTagger, sentence_features
 from ..tasks import TransferTask
+from .registry import Method, register
 
 _LANG = {"jp": "ja"}
 _ALIGNED: dict[tuple, tuple] = {}
@@ -45,7 +45,7 @@ def resolve_vectors(spec: str, lang: str, dim: int = 300, epochs: int = 5, seed:
     """Load vectors named by ``spec`` (see the module docstring); ``train:<lang>`` trains once and
     caches. Returns ``(KeyedVectors, info)`` where ``info`` says where they came from (and the
     corpus size for trained ones)."""
-    from .io import load_vectors, save_vectors
+    from ..embeddings.io import load_vectors, save_vectors
 
     spec = spec.replace("{lang}", lang)
     if not spec.startswith("train:"):
@@ -58,7 +58,7 @@ def resolve_vectors(spec: str, lang: str, dim: int = 300, epochs: int = 5, seed:
         import json
 
         return load_vectors(path, limit=max_vocab), json.loads(meta.read_text(encoding="utf-8"))
-    from .train import language_corpus, train_vectors
+    from ..embeddings.train import language_corpus, train_vectors
 
     sents, stats = language_corpus(lg)
     kv = train_vectors(sents, vector_size=dim, epochs=epochs, seed=seed, min_count=min_count, workers=workers)
@@ -136,8 +136,8 @@ class AlignedEmbeddings(Method):
 
     # -- alignment
     def _align(self, src_lang: str, tgt_lang: str) -> None:
-        from .align import EmbeddingAligner
-        from .bli import muse_dictionary
+        from ..embeddings.align import EmbeddingAligner
+        from ..embeddings.bli import muse_dictionary
 
         p = self.params
         kw = {"dim": p["dim"], "epochs": p["epochs"], "seed": self.seed, "max_vocab": p["max_vocab"]}
@@ -174,7 +174,7 @@ class AlignedEmbeddings(Method):
 
     # -- sentiment
     def _tokens(self, ds: datasets.Dataset) -> list[list[str]]:
-        from .train import tokenize
+        from ..embeddings.train import tokenize
 
         lang = _lang_of(ds)
         vocab = set(self.spaces_[lang].key_to_index) if lang == "ja" else None
@@ -250,7 +250,7 @@ class AlignedEmbeddings(Method):
 
     def save(self, directory: str | Path) -> None:
         """Write the mapped vectors (npz), the classifier weights and ``align.json`` (no pickle)."""
-        from .io import save_vectors
+        from ..embeddings.io import save_vectors
 
         d = Path(directory)
         d.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,100 @@
+"""Registered adversarial methods: ``lora-dann`` (transformer, POS and sentiment) and the shallow
+``dann`` (sentiment).
+
+* ``lora-dann`` -- ``lora`` trained domain-adversarially (DANN, Ganin et al. 2016): a domain
+  classifier behind a gradient reversal layer beside the task head, on the [CLS] (or mean-pooled)
+  representation for sentiment and on every word's representation for POS, fed labeled source
+  batches and as many unlabeled target rows (``max_unlabeled``, a seeded sample of the task's
+  ``unlabeled`` rows); the reversal coefficient rises as ``lambda_max * (2 / (1 + exp(-gamma p)) - 1)``.
+* ``dann`` -- the shallow DANN of Ganin et al. 2016's Amazon experiment over the 5,000 most
+  frequent uni+bigrams (tf-idf or binary), 50 sigmoid hidden units
+  (:class:`nlpta.adversarial.ShallowDANN`); ``adversarial: false`` is the plain network.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, ClassVar
+
+import datasets
+
+from ..data import sample_rows
+from ..tasks import TransferTask
+from .finetune import _DANN, _defaults, _need_unlabeled, _Transformer
+from .registry import Method, register
+
+
+@register("lora-dann")
+class LoraDann(_Transformer):
+    """``lora`` + a domain classifier behind gradient reversal (DANN, Ganin et al. 2016), trained
+    on labeled source batches plus equally many unlabeled target rows per step."""
+
+    defaults: ClassVar[dict[str, dict[str, Any]]] = _defaults(_DANN)
+
+    def _model(self):
+        from ..finetune.dann import DANNAdapterModel
+
+        base = super()._model()
+        p = self.params
+        return DANNAdapterModel(self.task, model=base.model_name, method="lora", r=base.r, alpha=base.alpha,
+                                dropout=base.dropout, targets=base.targets, max_length=base.max_length,
+                                train=base.train_cfg, eval_batch_size=base.eval_batch_size,
+                                lambda_max=p["lambda_max"], gamma=p["gamma"], pooling=p["pooling"],
+                                domain_hidden=p["domain_hidden"])
+
+    def fit(self, task: TransferTask) -> LoraDann:
+        _need_unlabeled(self.name, task)
+        train_ds = self._train_rows(task)
+        unl = sample_rows(task.unlabeled, self.params["max_unlabeled"], self.seed)
+        self.model_ = self._model()
+        self.model_.fit(train_ds, unl)
+        self.info_ = {"train": self.model_.train_info_, "trainable": self.model_.share_, "dapt": None}
+        return self
+
+
+_SHALLOW_DANN: dict[str, Any] = {
+    "hidden": 50, "max_features": 5000, "ngram_range": [1, 2], "features": "tfidf", "lr": 0.5, "epochs": 20,
+    "batch_size": 64, "lambda_max": 1.0, "gamma": 10.0, "adversarial": True, "momentum": 0.0,
+    "weight_decay": 1e-3, "lr_anneal": True, "domain_hidden": 0, "domain_lr_mult": 1.0,
+    "domain_weight_decay": 0.1, "max_unlabeled": 2000,
+}
+
+
+@register("dann")
+class Dann(Method):
+    """Shallow DANN over bag-of-n-grams (Ganin et al. 2016, JMLR, the Amazon reviews experiment):
+    :class:`nlpta.adversarial.ShallowDANN` fitted on the labeled source and a ``max_unlabeled``
+    sample of the target unlabeled rows. ``adversarial: false`` gives the plain 50-unit network."""
+
+    tasks: ClassVar[tuple[str, ...]] = ("sentiment",)
+    defaults: ClassVar[dict[str, dict[str, Any]]] = {"sentiment": dict(_SHALLOW_DANN)}
+
+    def _estimator(self):
+        from ..adversarial.shallow import ShallowDANN
+
+        p = {k: v for k, v in self.params.items() if k != "max_unlabeled"}
+        return ShallowDANN(**p, seed=self.seed)
+
+    def fit(self, task: TransferTask) -> Dann:
+        _need_unlabeled(self.name, task)
+        unl = sample_rows(task.unlabeled, self.params["max_unlabeled"], self.seed)
+        self.model_ = self._estimator().fit(list(task.source["text"]), list(task.source["label"]),
+                                            list(unl["text"]))
+        return self
+
+    def predict(self, ds: datasets.Dataset) -> list:
+        return [int(x) for x in self.model_.predict(list(ds["text"]))]
+
+    def save(self, directory: str | Path) -> None:
+        self.model_.save(directory)
+
+    @classmethod
+    def load(cls, directory: str | Path) -> Dann:
+        """Rebuild a fitted method from a folder written by :meth:`save`."""
+        from ..adversarial.shallow import ShallowDANN
+
+        est = ShallowDANN.load(directory)
+        params = {k: v for k, v in est.get_params().items() if k in _SHALLOW_DANN}
+        self = cls(task="sentiment", seed=est.seed_, **params)
+        self.model_ = est
+        return self

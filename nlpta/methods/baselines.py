@@ -1,0 +1,72 @@
+"""The two references every other method is compared with.
+
+* ``none`` -- train on the source, apply to the target (no adaptation);
+* ``in-domain`` -- the same model trained on target labeled data (the ceiling).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, ClassVar
+
+import datasets
+import numpy as np
+
+from ..models.classical import BowSentimentClassifier, FeatureTagger
+from ..tasks import TransferTask
+from .registry import Method, register
+
+
+class _ClassicalModel(Method):
+    defaults: ClassVar[dict[str, dict[str, Any]]] = {
+        "sentiment": {"ngram_range": [1, 2], "Cs": [0.1, 1.0, 10.0, 100.0], "cv": 5, "min_df": 1, "binary": False},
+        "pos": {"C": 5.0, "max_iter": 300},
+    }
+
+    def _fit_on(self, ds: datasets.Dataset, sample_weight=None) -> None:
+        """Fit the model on labeled rows; ``sample_weight``: one weight per row (POS: per sentence,
+        spread over its tokens)."""
+        p = self.params
+        if self.task == "sentiment":
+            self.model_ = BowSentimentClassifier(ngram_range=tuple(p["ngram_range"]), Cs=tuple(p["Cs"]), cv=p["cv"],
+                                                 min_df=p["min_df"], binary=p["binary"], seed=self.seed)
+            self.model_.fit(ds["text"], ds["label"], sample_weight=sample_weight)
+        else:
+            self.model_ = FeatureTagger(C=p["C"], max_iter=p["max_iter"], seed=self.seed)
+            tokens = ds["tokens"]
+            if sample_weight is not None:
+                sample_weight = np.repeat(np.asarray(sample_weight, dtype=np.float64), [len(t) for t in tokens])
+            self.model_.fit(tokens, ds["upos"], sample_weight=sample_weight)
+
+    def predict(self, ds: datasets.Dataset) -> list:
+        if self.task == "sentiment":
+            return [int(x) for x in self.model_.predict(ds["text"])]
+        return self.model_.predict(ds["tokens"])
+
+    def _save(self, directory: Path) -> None:
+        self.model_.save(directory)
+
+    def _load(self, directory: Path) -> None:
+        cls = BowSentimentClassifier if self.task == "sentiment" else FeatureTagger
+        self.model_ = cls.load(directory)
+
+
+@register("none")
+class NoAdaptation(_ClassicalModel):
+    """Train on the labeled source only and apply to the target (the no-adaptation baseline).
+    Sentiment: tf-idf uni+bigram logistic regression, C by 5-fold CV on the source; POS: the
+    feature tagger of :class:`nlpta.models.FeatureTagger`."""
+
+    def fit(self, task: TransferTask) -> NoAdaptation:
+        self._fit_on(task.source)
+        return self
+
+
+@register("in-domain")
+class InDomain(_ClassicalModel):
+    """The same model as ``none`` trained on target labeled data (``target_labeled``, else the
+    target corpus's train split): the in-domain ceiling."""
+
+    def fit(self, task: TransferTask) -> InDomain:
+        self._fit_on(task.target_train())
+        return self

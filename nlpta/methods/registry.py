@@ -1,0 +1,135 @@
+"""The method registry: one name -> one class. The runner, the CLI and :func:`load_model` find
+methods here.
+
+A method is fitted on a :class:`~nlpta.tasks.TransferTask` (it may use the labeled source, the
+target unlabeled rows and a small target labeled set) and predicts labels for any dataset of the
+task's schema. A new method is one class in one ``nlpta/methods/`` module with one
+:func:`register` line.
+
+A fitted method is a thing a user keeps: :meth:`Method.save` writes ``method.json`` (name, task,
+seed, parameters, nlpta version) beside the model's own files (JSON, ``.npz``, safetensors; never
+pickle), and :func:`load_model` reads any such folder back into the fitted method.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, ClassVar
+
+import datasets
+
+from ..errors import NlptaError, UnknownMethodError
+from ..io import atomic_write_json
+from ..tasks import TransferTask
+
+METHODS: dict[str, type[Method]] = {}
+MODEL_FILE = "method.json"
+
+
+def register(name: str):
+    """Class decorator: register a :class:`Method` subclass under ``name``."""
+
+    def deco(cls: type[Method]) -> type[Method]:
+        cls.name = name
+        METHODS[name] = cls
+        return cls
+
+    return deco
+
+
+def get_method(name: str, task: str, seed: int = 0, **params) -> Method:
+    """Instantiate the method ``name`` for ``task`` (``pos``/``sentiment``) with ``params``.
+
+    Raises:
+        UnknownMethodError: the name is not registered (the message lists the registered ones).
+        NlptaError: the method does not support the task, or a parameter is unknown.
+    """
+    if name not in METHODS:
+        raise UnknownMethodError(f"unknown method {name!r}; registered: {', '.join(sorted(METHODS))}")
+    cls = METHODS[name]
+    if task not in cls.tasks:
+        raise NlptaError(f"method {name!r} does not support {task} tasks (it supports {', '.join(cls.tasks)})",
+                         code="E303")
+    return cls(task=task, seed=seed, **params)
+
+
+class Method:
+    """Base class. Subclasses set ``tasks`` and ``defaults`` (per task) and implement ``fit``,
+    ``predict``, ``_save`` and ``_load``."""
+
+    name: ClassVar[str] = ""
+    tasks: ClassVar[tuple[str, ...]] = ("pos", "sentiment")
+    defaults: ClassVar[dict[str, dict[str, Any]]] = {}
+
+    def __init__(self, task: str, seed: int = 0, **params) -> None:
+        allowed = self.defaults.get(task, {})
+        unknown = set(params) - set(allowed)
+        if unknown:
+            raise NlptaError(
+                f"method {self.name!r} ({task}) has no parameter(s) {', '.join(sorted(unknown))}; "
+                f"it takes {', '.join(sorted(allowed)) or 'none'}",
+                code="E304",
+            )
+        self.task = task
+        self.seed = seed
+        self.params = {**allowed, **params}
+
+    def fit(self, task: TransferTask) -> Method:
+        raise NotImplementedError
+
+    def predict(self, ds: datasets.Dataset) -> list:
+        """Sentiment: one int label per row. POS: one tag list per row."""
+        raise NotImplementedError
+
+    # ------------------------------------------------------------------ keeping a fitted method
+    def save(self, directory: str | Path) -> Path:
+        """Write the fitted method into ``directory``: ``method.json`` and the model's files (no
+        pickle). Returns the folder; :func:`load_model` reads it back."""
+        d = Path(directory)
+        d.mkdir(parents=True, exist_ok=True)
+        self._save(d)
+        from .. import __version__
+
+        atomic_write_json(d / MODEL_FILE, {"method": self.name, "task": self.task, "seed": self.seed,
+                                           "params": self.params, "nlpta": __version__})
+        return d
+
+    def _save(self, directory: Path) -> None:
+        raise NotImplementedError(f"method {self.name!r} does not implement _save")
+
+    def _load(self, directory: Path) -> None:
+        raise NotImplementedError(f"method {self.name!r} does not implement _load")
+
+    @classmethod
+    def load(cls, directory: str | Path) -> Method:
+        """The fitted method saved in ``directory`` (see :func:`load_model`)."""
+        m = load_model(directory)
+        if not isinstance(m, cls):
+            raise NlptaError(f"{directory} holds a {type(m).__name__} ({m.name!r}), not a {cls.__name__}",
+                             path=directory, code="E307")
+        return m
+
+
+def load_model(directory: str | Path) -> Method:
+    """Load a fitted method from a folder written by :meth:`Method.save` (``nlpta run
+    --save-model`` writes one per seed: ``<run>/model-seed<S>/``). The result predicts on a
+    :class:`datasets.Dataset` of its task's schema.
+
+    Raises:
+        NlptaError: the folder is missing, holds no ``method.json``, or names an unknown method.
+    """
+    d = Path(directory)
+    meta_path = d / MODEL_FILE
+    if not meta_path.is_file():
+        raise NlptaError(f"no {MODEL_FILE} here: not a folder written by Method.save / `nlpta run --save-model`",
+                         path=d, code="E307")
+    try:
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        name, task, seed, params = meta["method"], meta["task"], int(meta["seed"]), dict(meta["params"])
+    except (ValueError, KeyError, TypeError) as e:
+        raise NlptaError(f"unreadable {MODEL_FILE} ({e}); expected keys method, task, seed, params",
+                         path=meta_path, code="E307") from None
+    self = get_method(name, task, seed=seed, **params)
+    self._load(d)
+    return self
