@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export NLPTA_DATA ?= $(abspath ../shared/data)
 
-.PHONY: setup demo test bench lint clean
+.PHONY: setup demo test bench bench-gpu lint clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -25,10 +25,16 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -q tests
 
+# Every CPU table of BENCHMARKS.md, recomputed through the cache in bench_out/cache/ (keyed by task,
+# method, parameters, seed and code version; empty on a fresh checkout), then the page rewritten.
+# A failed run stops it with a non-zero status. Resumable: a rerun skips finished runs.
 bench: $(STAMP)
-	$(BIN)/python scripts/bench.py
-	for f in scripts/bench_*.py; do [ -e "$$f" ] || continue; $(BIN)/python "$$f" || exit 1; done
-	$(BIN)/python scripts/bench.py --assemble
+	OMP_NUM_THREADS=$${OMP_NUM_THREADS:-1} $(BIN)/python scripts/bench.py
+
+# The transformer tables (scripts/bench_finetune.py), on a GPU machine: BENCH_JOBS runs at a time.
+BENCH_JOBS ?= 8
+bench-gpu: $(STAMP)
+	OMP_NUM_THREADS=$${OMP_NUM_THREADS:-1} $(BIN)/python scripts/bench.py --gpu --jobs $(BENCH_JOBS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check nlpta tests scripts

@@ -1,12 +1,19 @@
-"""Errors raised for user mistakes.
+"""Errors raised for user mistakes: one table of codes and message templates (spaCy's ``Errors``
+style) and the exception classes.
 
-Every error a user can cause (a malformed file, an unknown corpus name, a bad task file) is a
-subclass of :class:`NlptaError`. Each carries the file and line where known, and says what was
-expected, so the message alone is enough to fix the input.
+Every error a user can cause (a malformed file, an unknown corpus name, a bad task file, a bad
+parameter) is raised from the table: ``raise Errors.E102(path=p, line=n, detail="expected ...")``
+builds the exception class of that code with its formatted message. Each carries the file and
+line where known, and says what was expected, so the message alone is enough to fix the input::
+
+    [E102] corpus.conllu:12: malformed: expected 10 tab-separated columns, got 9
+
+``python -m nlpta.errors`` prints the table (the README's list of codes is checked against it).
 """
 
 from __future__ import annotations
 
+import string
 from pathlib import Path
 
 
@@ -17,7 +24,9 @@ class NlptaError(Exception):
         message: what went wrong and what was expected.
         path: the file concerned, if any.
         line: the 1-based line number in ``path``, if known.
-        code: a short stable code (``E1xx`` data, ``E2xx`` tasks, ``E3xx`` methods), for searching.
+        code: the code from :class:`Errors` (``E1xx`` data, ``E2xx`` tasks, ``E3xx`` methods,
+            ``E4xx`` models and vectors, ``E5xx`` fine-tuning and the Hub, ``E6xx`` evaluators,
+            ``E9xx`` benchmarks).
     """
 
     code = "E000"
@@ -41,6 +50,9 @@ class NlptaError(Exception):
         if self.path is not None:
             where = self.path + (f":{self.line}" if self.line is not None else "") + ": "
         return f"[{self.code}] {where}{self.message}"
+
+    def __reduce__(self):  # picklable across processes (accelerate, multiprocessing)
+        return (type(self), (self.message, self.path, self.line, self.code))
 
 
 class DataNotFoundError(NlptaError):
@@ -89,3 +101,136 @@ class NotFittedError(NlptaError):
     """A model was used before ``fit``."""
 
     code = "E302"
+
+
+class ParameterError(NlptaError, ValueError):
+    """A parameter or an input array is not what a method or estimator accepts. Also a
+    ``ValueError``, which scikit-learn's conventions (and ``check_estimator``) expect."""
+
+    code = "E304"
+
+
+class ModelFolderError(NlptaError):
+    """A folder is not a saved model nlpta can read, or a checkpoint belongs to another run."""
+
+    code = "E307"
+
+
+class ModelNotAvailableError(NlptaError):
+    """Pretrained weights are not installed (and cannot be downloaded here)."""
+
+    code = "E401"
+
+
+class HubError(NlptaError):
+    """A push to (or a download from) the Hugging Face Hub failed."""
+
+    code = "E501"
+
+
+class EvaluatorError(NlptaError, ValueError):
+    """An evaluator was called with options or data it cannot use."""
+
+    code = "E601"
+
+
+class BenchError(NlptaError):
+    """A benchmark run failed (the table is not written)."""
+
+    code = "E900"
+
+
+class ErrorSpec:
+    """One row of the table: a code, its exception class and its message template. Calling it
+    builds the exception: ``Errors.E304(detail="...")``; ``path=`` and ``line=`` locate it."""
+
+    def __init__(self, cls: type[NlptaError], template: str) -> None:
+        self.cls = cls
+        self.template = template
+        self.code = ""
+
+    def __set_name__(self, owner, name: str) -> None:
+        self.code = name
+
+    @property
+    def fields(self) -> list[str]:
+        return [f for _, f, _, _ in string.Formatter().parse(self.template) if f]
+
+    def format(self, **fields) -> str:
+        return self.template.format(**fields)
+
+    def __call__(self, *, path: str | Path | None = None, line: int | None = None,
+                 cls: type[NlptaError] | None = None, **fields) -> NlptaError:
+        missing = [f for f in self.fields if f not in fields]
+        if missing:  # a bug at the raise site, not the user's: say which field is missing
+            raise TypeError(f"{self.code} needs field(s) {', '.join(missing)}")
+        kind = cls or self.cls
+        if not issubclass(kind, self.cls):
+            raise TypeError(f"{self.code} is a {self.cls.__name__}; {kind.__name__} is not one")
+        return kind(self.template.format(**fields), path=path, line=line, code=self.code)
+
+    def __repr__(self) -> str:
+        return f"{self.code} ({self.cls.__name__}): {self.template}"
+
+
+class Errors:
+    """Every error code nlpta raises, defined once, with its class and message template."""
+
+    # ---- data (E1xx)
+    E101 = ErrorSpec(DataNotFoundError, "not found: {detail}")
+    E102 = ErrorSpec(FormatError, "malformed: {detail}")
+    E103 = ErrorSpec(UnknownCorpusError, "unknown corpus {name!r}: {detail}")
+    E104 = ErrorSpec(LabelError, "label out of range: {detail}")
+    E105 = ErrorSpec(EmptyDataError, "no rows: {detail}")
+    E106 = ErrorSpec(NlptaError, "no split {split!r}: {detail}")
+    E107 = ErrorSpec(NlptaError, "cannot tell how to read this path: {detail}")
+    E108 = ErrorSpec(NlptaError, "no public download known for {name!r}: {detail}")
+    E109 = ErrorSpec(NlptaError, "download failed: {detail}")
+    E110 = ErrorSpec(NlptaError, "unknown MUSE dictionary split {split!r}; expected one of {expected}")
+    E111 = ErrorSpec(NlptaError, "rows of the wrong schema or task: {detail}")
+    # ---- task files (E2xx)
+    E201 = ErrorSpec(TaskSpecError, "invalid task: {detail}")
+    # ---- methods and estimators (E3xx)
+    E301 = ErrorSpec(UnknownMethodError, "unknown method {name!r}; registered: {registered}")
+    E302 = ErrorSpec(NotFittedError, "{what} is not fitted; call fit() first")
+    E303 = ErrorSpec(ParameterError, "{what} does not support {kind!r}; {detail}")
+    E304 = ErrorSpec(ParameterError, "invalid parameter or input: {detail}")
+    E305 = ErrorSpec(ParameterError, "the data leave nothing to fit: {detail}")
+    E306 = ErrorSpec(ParameterError, "method {method!r} needs target unlabeled rows: add an `unlabeled:` entry "
+                                     "to the task, e.g. {example}")
+    E307 = ErrorSpec(ModelFolderError, "not a model folder nlpta can read: {detail}")
+    E308 = ErrorSpec(ParameterError, "method {method!r}: {detail}")
+    E311 = ErrorSpec(ModelFolderError, "checkpoint from another run: {detail}")
+    # ---- models, vectors, alignment (E4xx)
+    E401 = ErrorSpec(ModelNotAvailableError, "model {name!r} is not available: {detail}")
+    E402 = ErrorSpec(FormatError, "unreadable model or vector file: {detail}")
+    E403 = ErrorSpec(ParameterError, "invalid alignment setting: {detail}")
+    E404 = ErrorSpec(NlptaError, "alignment failed: {detail}")
+    E405 = ErrorSpec(ParameterError, "invalid embedding-training setting: {detail}")
+    E406 = ErrorSpec(ParameterError, "retrieval must be 'nn' or 'csls', not {retrieval!r}")
+    E407 = ErrorSpec(ParameterError, "{what} has no option(s) {unknown}; it takes {allowed}")
+    # ---- fine-tuning and the Hub (E5xx)
+    E501 = ErrorSpec(HubError, "Hub: {detail}")
+    # ---- evaluators (E6xx)
+    E601 = ErrorSpec(EvaluatorError, "{what}: {option} must be {expected}, not {got!r}")
+    E602 = ErrorSpec(EvaluatorError, "context-bias scorer: {detail}")
+    E603 = ErrorSpec(EvaluatorError, "{detail}")
+    # ---- benchmarks (E9xx)
+    E900 = ErrorSpec(BenchError, "benchmark run failed: {detail}")
+
+
+def table() -> dict[str, ErrorSpec]:
+    """``{code: ErrorSpec}`` in code order."""
+    return {k: v for k, v in sorted(vars(Errors).items()) if isinstance(v, ErrorSpec)}
+
+
+def markdown_table() -> str:
+    """The codes as a Markdown table (the README's list)."""
+    rows = ["| code | error class | message |", "|---|---|---|"]
+    for code, spec in table().items():
+        rows.append(f"| {code} | `{spec.cls.__name__}` | {spec.template.replace('|', '/')} |")
+    return "\n".join(rows)
+
+
+if __name__ == "__main__":
+    print(markdown_table())

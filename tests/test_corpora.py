@@ -21,7 +21,7 @@ from nlpta.data import (
     list_corpora,
     load,
 )
-from nlpta.data.pools import KEY_CHARS, POOL_STATS, normalize
+from nlpta.data.pools import KEY_CHARS, normalize, pool_stats
 from nlpta.data.registry import MDSD_DOMAINS, WEBIS_DOMAINS
 
 pytestmark = [pytest.mark.data, pytest.mark.usefixtures("data_root")]
@@ -74,10 +74,8 @@ def test_expected_row_count(name, split, count):
 
 # ------------------------------------------------------------ every available corpus loads
 @pytest.mark.parametrize("name", ALL_NAMES)
-def test_corpus_loads(name, data_root):
-    corpus = REGISTRY[name]
-    if not corpus.available(data_root):
-        pytest.skip(f"{name} is not under {data_root} ({corpus.path})")
+def test_corpus_loads(name, require_corpus):
+    corpus = require_corpus(name)
     ds = _load(name, _default_split(name))
     assert len(ds) > 0
     features = POS_FEATURES if corpus.task == "pos" else SENTIMENT_FEATURES
@@ -92,9 +90,8 @@ def test_corpus_loads(name, data_root):
 
 
 @pytest.mark.parametrize("name", ALL_NAMES)
-def test_row_ids_unique(name, data_root):
-    if not REGISTRY[name].available(data_root):
-        pytest.skip(f"{name} is not under {data_root}")
+def test_row_ids_unique(name, require_corpus):
+    require_corpus(name)
     ids = _col(_load(name, _default_split(name)), "id")
     dup = [i for i, n in Counter(ids).items() if n > 1]
     assert not dup, f"{len(dup)} repeated ids, e.g. {dup[:3]}"
@@ -102,9 +99,8 @@ def test_row_ids_unique(name, data_root):
 
 # ---------------------------------------------------------------------------------- POS rows
 @pytest.mark.parametrize("name", POS_NAMES)
-def test_pos_rows_are_aligned_upos(name, data_root):
-    if not REGISTRY[name].available(data_root):
-        pytest.skip(f"{name} is not under {data_root}")
+def test_pos_rows_are_aligned_upos(name, require_corpus):
+    require_corpus(name)
     ds = _load(name, _default_split(name))
     allowed = set(UPOS_TAGS)
     bad = []
@@ -211,9 +207,11 @@ def test_mdsd_unlabeled_pool_has_no_labeled_review(domain):
     name = f"mdsd:{domain}"
     pool = _load(name, "unlabeled")
     labeled = _col(_load(name, "all"), "text") + _col(_load(name, "all", with_title=False), "text")
-    stats = POOL_STATS[name]
+    stats = pool_stats(pool)
     assert stats["removed_labeled"] > 0
     assert stats["kept"] == len(pool) > 1000
+    read = sum(stats.get(src, 0) for src in ("hatn", "fdu"))
+    assert read == stats["kept"] + stats["removed_labeled"] + stats["removed_duplicate"]
     assert set(pool.unique("label")) == {-1}
     assert len(pool.unique("id")) == len(pool)
     texts = _col(pool, "text")
@@ -227,8 +225,9 @@ def test_mdsd_unlabeled_pool_has_no_labeled_review(domain):
 def test_fdu_unlabeled_pool_has_no_test_review(domain):
     name = f"fdu:{domain}"
     pool = _load(name, "unlabeled")
-    stats = POOL_STATS[name]
+    stats = pool_stats(pool)
     assert stats["removed_labeled"] > 0 and stats["kept"] == len(pool)
+    assert stats["fdu"] == stats["kept"] + stats["removed_labeled"] + stats["removed_duplicate"]
     match = _starts_or_ends_like(_col(_load(name, "test"), "text"))
     assert not [t for t in _col(pool, "text") if match(t)]
 

@@ -27,7 +27,8 @@ from nlpta.adversarial import (  # noqa: E402
     grad_reverse,
 )
 from nlpta.errors import NlptaError, NotFittedError  # noqa: E402
-from nlpta.evaluators.domain import domain_accuracy_of_features, proxy_a_distance  # noqa: E402
+from nlpta.evaluators.domain import domain_accuracy_of_features  # noqa: E402
+from nlpta.evaluators.domain import pad_from_accuracy as proxy_a_distance  # noqa: E402
 from nlpta.finetune import encode  # noqa: E402
 from nlpta.methods import get_method  # noqa: E402
 from nlpta.tasks import DataSpec, TaskSpec, TransferTask  # noqa: E402
@@ -108,48 +109,86 @@ def _sparse_domains(seed: int, n: int = 600):
     return make(0), make(1)
 
 
+def _pack(Xs, ys, Xt):
+    """Source and target rows in one X (SKADA style): target rows labeled -1."""
+    X = sp.vstack([Xs, Xt]).tocsr() if sp.issparse(Xs) else np.vstack([Xs, Xt])
+    return X, np.r_[np.asarray(ys), -np.ones(Xt.shape[0], dtype=int)]
+
+
 # Settings for these small problems (~19 steps per epoch): a constant rate, the domain head 2.5x
 # faster and damped by its weight decay (the defaults are tuned for the 1,600-review Blitzer
-# sources). Checked locally on seeds 0-7: plain >= 0.95 domain accuracy on both problems; DANN
-# <= 0.60 on every dense seed and <= 0.45 on 7 of 8 sparse seeds (seed 4: 0.68).
+# sources; with their annealed rate the sparse problem keeps its domain: 0.72-0.91 on seeds 0-9).
 SYNTH = {"lr": 0.2, "lr_anneal": False, "domain_lr_mult": 2.5, "epochs": 40}
+KNOWN_SEEDS = (0, 1, 2, 3, 4)
 
 
-@pytest.mark.parametrize("kind", ["dense", "sparse"])
-@pytest.mark.parametrize("seed", [0, 1])
-def test_known_answer_dann_hides_the_domain_and_keeps_the_task(kind, seed):
-    (Xs, ys), (Xt, yt) = (_dense_domains if kind == "dense" else _sparse_domains)(seed)
-    out = {}
-    for adv in (False, True):
-        m = ShallowDANN(adversarial=adv, seed=seed, **SYNTH).fit_arrays(Xs, ys, Xt)
-        out[adv] = (domain_accuracy_of_features(m.transform(Xs), m.transform(Xt), seed=seed),
-                    float(np.mean(m.predict(Xt) == yt)), m)
-    (dom_plain, acc_plain, plain), (dom_dann, acc_dann, dann) = out[False], out[True]
-    assert dom_plain >= 0.9, dom_plain  # the plain hidden layer still carries the domain
-    assert dom_dann <= 0.65, dom_dann  # the adversarial one is close to chance (0.5)
-    assert acc_dann >= 0.9 and acc_dann >= acc_plain - 0.03, (acc_dann, acc_plain)
-    h = dann.history_
-    assert len(h) == SYNTH["epochs"] and {"task_loss", "domain_loss", "domain_acc", "lambda", "lr"} <= set(h[0])
-    assert h[-1]["lambda"] == pytest.approx(dann_lambda(1 - 1 / dann.steps_), abs=1e-3)
-    assert all(r["lambda"] == 0.0 for r in plain.history_)
-    assert h[-1]["task_loss"] < h[0]["task_loss"]
+@pytest.fixture(scope="module", params=["dense", "sparse"])
+def known_answer(request):
+    """Per seed of KNOWN_SEEDS: (domain accuracy of a fresh probe on the hidden features, target
+    accuracy, model) for the plain network and for DANN."""
+    kind = request.param
+    runs = []
+    for seed in KNOWN_SEEDS:
+        (Xs, ys), (Xt, yt) = (_dense_domains if kind == "dense" else _sparse_domains)(seed)
+        X, y = _pack(Xs, ys, Xt)
+        out = {}
+        for adv in (False, True):
+            m = ShallowDANN(adversarial=adv, random_state=seed, **SYNTH).fit(X, y)
+            out[adv] = (domain_accuracy_of_features(m.transform(Xs), m.transform(Xt), seed=seed),
+                        float(np.mean(m.predict(Xt) == yt)), m)
+        runs.append(out)
+    return kind, runs
+
+
+def test_known_answer_dann_hides_the_domain_and_keeps_the_task(known_answer):
+    """Measured on seeds 0-9 (probe accuracy, chance 0.5): plain >= 0.95 on both problems; DANN
+    0.53-0.60 (dense) and 0.37-0.53 (sparse) except sparse seed 4, 0.68 (it converges more slowly:
+    0.63 after 60 epochs). So every seed must show a large drop (plain - DANN >= 0.25; the smallest
+    measured is 0.28, sparse seed 4), and "close to chance" is asserted on the mean over seeds 0-4
+    with its 95% t-interval: dense 0.571 +- 0.023, sparse 0.466 +- 0.152 (upper ends 0.59 and
+    0.62; the bound is 0.65)."""
+    kind, runs = known_answer
+    dann_dom = []
+    for seed, out in zip(KNOWN_SEEDS, runs, strict=True):
+        (dom_plain, acc_plain, plain), (dom_dann, acc_dann, dann) = out[False], out[True]
+        assert dom_plain >= 0.9, (seed, dom_plain)  # the plain hidden layer still carries the domain
+        assert dom_plain - dom_dann >= 0.25, (seed, dom_plain, dom_dann)  # the adversarial one much less
+        assert acc_dann >= 0.9 and acc_dann >= acc_plain - 0.03, (seed, acc_dann, acc_plain)
+        dann_dom.append(dom_dann)
+        h = dann.history_
+        assert len(h) == SYNTH["epochs"] and {"task_loss", "domain_loss", "domain_acc", "lambda", "lr"} <= set(h[0])
+        assert h[-1]["lambda"] == pytest.approx(dann_lambda(1 - 1 / dann.steps_), abs=1e-3)
+        assert all(r["lambda"] == 0.0 for r in plain.history_)
+        assert h[-1]["task_loss"] < h[0]["task_loss"]
+    from scipy import stats
+
+    d = np.asarray(dann_dom)
+    upper = d.mean() + stats.t.ppf(0.975, len(d) - 1) * d.std(ddof=1) / np.sqrt(len(d))
+    assert upper <= 0.65, (kind, d.round(3).tolist(), upper)
 
 
 def test_shallow_dann_is_deterministic_and_round_trips(tmp_path):
     (Xs, ys), (Xt, _) = _sparse_domains(3, n=200)
+    X, y = _pack(Xs, ys, Xt)
     kw = {"epochs": 5, "hidden": 8}
-    a = ShallowDANN(seed=5, **kw).fit_arrays(Xs, ys, Xt)
-    b = ShallowDANN(seed=5, **kw).fit_arrays(Xs, ys, Xt)
+    a = ShallowDANN(random_state=5, **kw).fit(X, y)
+    b = ShallowDANN(random_state=5, **kw).fit(X, y)
     np.testing.assert_array_equal(a.predict_proba(Xt), b.predict_proba(Xt))
-    assert a.history_ == b.history_
-    c = ShallowDANN(seed=6, **kw).fit_arrays(Xs, ys, Xt)
+    assert a.history_ == b.history_ and a.n_source_ == 200 and a.n_target_ == 200
+    c = ShallowDANN(random_state=6, **kw).fit(X, y)
     assert not np.array_equal(a.transform(Xt), c.transform(Xt))
+    # sample_domain says the same as the -1 labels
+    d = ShallowDANN(random_state=5, **kw).fit(X, np.r_[ys, np.zeros(200, int)], sample_domain=np.r_[[1] * 200, [-2] * 200])
+    np.testing.assert_array_equal(d.predict_proba(Xt), a.predict_proba(Xt))
+    state = torch.random.get_rng_state()
+    ShallowDANN(random_state=7, **kw).fit(X, y)
+    assert torch.equal(torch.random.get_rng_state(), state)  # the caller's torch RNG is left alone
     a.save(tmp_path / "m")
     assert {p.name for p in (tmp_path / "m").iterdir()} == {"dann.json", "dann.safetensors"}
     back = ShallowDANN.load(tmp_path / "m")
     np.testing.assert_array_equal(back.predict_proba(Xt), a.predict_proba(Xt))
-    assert back.history_ == a.history_ and back.get_params() == a.get_params()
-    with pytest.raises(NlptaError, match="fitted on matrices"):
+    assert back.history_ == a.history_ and back.get_params() == {**a.get_params(), "ngram_range": [1, 2]}
+    with pytest.raises(NlptaError, match="fitted on a matrix"):
         back.predict(["some text"])
 
 
@@ -158,22 +197,29 @@ def test_shallow_dann_text_input_and_bad_input():
     pos, neg = ["great", "love", "excellent"], ["awful", "broken", "waste"]
     src = [" ".join(rng.choices(pos if i % 2 else neg, k=2) + ["book", "read"]) for i in range(60)]
     tgt = [" ".join(rng.choices(pos + neg, k=2) + ["pan", "knife"]) for i in range(60)]
+    labels = [i % 2 for i in range(60)]
+    X, y = src + tgt, labels + [-1] * 60
     for features in ("tfidf", "binary"):
-        m = ShallowDANN(features=features, epochs=30, hidden=8, seed=0).fit(src, [i % 2 for i in range(60)], tgt)
+        m = ShallowDANN(features=features, epochs=30, hidden=8, random_state=0).fit(X, y)
         assert m.vectorizer_ is not None and m.n_features_in_ == len(m.vectorizer_.vocabulary_)
         assert m.input_scale_ >= 1.0 if features == "tfidf" else m.input_scale_ == 1.0
         assert m.predict(["great love book", "awful waste pan"]).tolist() == [1, 0]
         assert m.predict_proba(["great"]).shape == (1, 2) and m.domain_proba(["pan"]).shape == (1,)
+        assert m.score(X, y) == m.score(src, labels)  # the -1 rows are not scored
+        assert m.score(src, labels) >= 0.9
     with pytest.raises(NotFittedError):
         ShallowDANN().predict(["x"])
     with pytest.raises(NlptaError, match="features"):
-        ShallowDANN(features="word2vec").fit(src, [i % 2 for i in range(60)], tgt)
-    with pytest.raises(NlptaError, match="single class"):
-        ShallowDANN().fit(src, [1] * 60, tgt)
-    with pytest.raises(NlptaError, match="labels"):
-        ShallowDANN().fit(src, [1, 0], tgt)
-    with pytest.raises(NlptaError, match="target"):
-        ShallowDANN().fit(src, [i % 2 for i in range(60)], [])
+        ShallowDANN(features="word2vec").fit(X, y)
+    with pytest.raises(NlptaError, match="one class"):
+        ShallowDANN().fit(X, [1] * 60 + [-1] * 60)
+    with pytest.raises(ValueError, match="inconsistent numbers of samples"):
+        ShallowDANN().fit(X, [1, 0])
+    with pytest.raises(NlptaError, match="sample_domain must hold integers"):
+        ShallowDANN().fit(src, labels, tgt)  # the old fit(source, labels, target) call says what changed
+    with pytest.warns(UserWarning, match="no target rows"):
+        m = ShallowDANN(epochs=2, hidden=4).fit(src, labels)
+    assert m.n_target_ == 0 and m.history_[0]["domain_loss"] is None
 
 
 # ----------------------------------------------------------------------------- dann on real data
@@ -188,6 +234,7 @@ def b2k_small(data_root):
 
 @pytest.mark.data
 def test_dann_method_on_books_to_kitchen(b2k_small, tmp_path):
+    import nlpta
     from nlpta.methods.adversarial import Dann
 
     tt = b2k_small
@@ -195,11 +242,13 @@ def test_dann_method_on_books_to_kitchen(b2k_small, tmp_path):
     pred = model.predict(tt.target)
     assert len(pred) == len(tt.target) and set(pred) <= {0, 1}
     acc = float(np.mean(np.asarray(pred) == np.asarray(tt.target["label"])))
-    assert acc > 0.6, acc  # 400 training reviews; chance is 0.5 (the full 1,600 give ~0.76)
+    assert acc >= 0.68, acc  # measured 0.748 (plain network 0.723; 400 training reviews); chance 0.5
     est = model.model_
     assert est.n_source_ == 400 and est.n_target_ == 500 and est.n_features_in_ == 5000
-    model.save(tmp_path / "m")
-    back = Dann.load(tmp_path / "m")
+    folder = model.save(tmp_path / "m")
+    assert {p.name for p in folder.iterdir()} == {"method.json", "dann.json", "dann.safetensors"}
+    back = nlpta.load_model(folder)
+    assert isinstance(back, Dann) and back.params == model.params and back.seed == 1
     assert back.predict(tt.target) == pred
     plain = get_method("dann", "sentiment", seed=1, adversarial=False, max_unlabeled=100).fit(tt)
     assert plain.model_.n_target_ == 100 and all(h["lambda"] == 0.0 for h in plain.model_.history_)
@@ -243,8 +292,9 @@ def _rows(kind: str):
 
 def _dann_model(tiny, kind, **train):
     cfg = {"lr": 1e-2, "max_steps": 5, "batch_size": 8, "seed": 2, "warmup_ratio": 0.0, "log_every": 1, **train}
-    return DANNAdapterModel(kind, model=str(tiny), r=4, alpha=8, max_length=32, lambda_max=1.0,
-                            domain_hidden=16, train=TrainConfig(**cfg))
+    return DANNAdapterModel(kind, model=str(tiny), lora_config=peft.LoraConfig(r=4, lora_alpha=8,
+                                                                               target_modules=["query", "value"]),
+                            max_length=32, lambda_max=1.0, domain_hidden=16, train=TrainConfig(**cfg))
 
 
 @pytest.mark.parametrize("kind", ["pos", "sentiment"])
@@ -292,11 +342,15 @@ def test_lora_dann_trains_reverses_the_domain_gradient_and_saves(tiny, tmp_path,
     torch.testing.assert_close(h5, h0)
     torch.testing.assert_close(hm1, h0)
 
-    m.save(tmp_path / "m")
+    m.save_pretrained(tmp_path / "m")
     assert (tmp_path / "m" / "domain_head.safetensors").exists()
-    assert (tmp_path / "m" / "adapter" / "adapter_model.safetensors").exists()
-    back = AdapterModel.load(tmp_path / "m")  # the domain head is not needed for prediction
+    assert (tmp_path / "m" / "adapter_model.safetensors").exists()
+    back = AdapterModel.from_pretrained(tmp_path / "m")  # the domain head is not needed for prediction
     assert back.predict(unl) == pred
+    again = DANNAdapterModel.from_pretrained(tmp_path / "m")  # ... but comes back with its settings
+    assert again.predict(unl) == pred and again.domain_hidden == 16 and again.lambda_max == 1.0
+    for k, v in m.domain_head_.state_dict().items():
+        assert torch.equal(again.domain_head_.state_dict()[k], v.cpu()), k
 
 
 def test_lora_dann_resumes_to_the_same_weights(tiny, tmp_path):
@@ -326,11 +380,23 @@ def test_lora_dann_through_the_runner(tiny, tmp_path):
     params = {"model": str(tiny), "max_steps": 3, "max_length": 32, "batch_size": 8, "max_unlabeled": 10,
               "domain_hidden": 8}
     res = run_task(load_task(task), method="lora-dann", out_dir=tmp_path / "run", params=params, save_model=True)
-    assert 0 <= res.accuracy <= 1
-    saved = tmp_path / "run" / "model-seed1"
-    assert (saved / "domain_head.safetensors").exists() and (saved / "train_info.json").exists()
     import json
 
+    from nlpta import load_model
+    from nlpta.data import load
+    from nlpta.methods.adversarial import LoraDann
+
+    rows = [json.loads(x) for x in (tmp_path / "run" / "predictions.jsonl").read_text().splitlines()]
+    words = [(g, p) for r in rows for g, p in zip(r["gold"], r["pred"], strict=True)]
+    assert len(rows) == 16 and res.accuracy == pytest.approx(np.mean([g == p for g, p in words]))
+    saved = tmp_path / "run" / "model-seed1"
+    assert (saved / "domain_head.safetensors").exists() and (saved / "train_info.json").exists()
+    assert not [p for p in saved.rglob("*") if p.suffix in (".bin", ".pt", ".pkl", ".pickle")]
     meta = json.loads((saved / "nlpta_model.json").read_text())
-    assert meta["dann"]["lambda_max"] == 1.0
+    assert meta["dann"]["lambda_max"] == 1.0 and meta["dann"]["domain_hidden"] == 8
     assert json.loads((saved / "train_info.json").read_text())["train"]["unlabeled"] == 10
+    back = load_model(saved)  # the registry: method.json -> get_method -> _load
+    assert isinstance(back, LoraDann) and back.params["max_unlabeled"] == 10
+    assert isinstance(back.model_, DANNAdapterModel) and back.model_.domain_hidden == 8
+    assert back.predict(load(str(tgt))) == [r["pred"] for r in rows]
+    assert back.info_["train"]["unlabeled"] == 10

@@ -171,14 +171,16 @@ def test_bli_known_answer_rotated_glove():
 
 
 def test_context_bias_unlabeled_mode_with_embeddings(data_root):
-    """The context-bias evaluator's unlabeled mode ranks by semantic shift with
-    ``contexts="embeddings"``: the planted swap of 'good' and 'time' comes out on top."""
+    """The context-bias evaluator's unlabeled mode ranks by semantic shift with an injected
+    ``scorer=shift_scorer(...)``: the planted swap of 'good' and 'time' comes out on top."""
+    from nlpta.embeddings.shift import shift_scorer
     from nlpta.evaluators import context_bias
 
     src = data.load("ud:en_ewt", split="train").select(range(6000))
     swap = {"good": "time", "time": "good"}
     tgt = src.map(lambda r: {"tokens": [swap.get(t.lower(), t) for t in r["tokens"]]})
-    df = context_bias(src, tgt, mode="unlabeled", contexts="embeddings", min_count=20, seed=0)
+    df = context_bias(src, tgt, mode="unlabeled", scorer=shift_scorer(min_count=20, seed=0), min_count=20)
     assert set(df["mode"]) == {"unlabeled-scorer"} and df["p_value"].isna().all()
+    assert (df["n_source"] >= 20).all() and (df["n_target"] >= 20).all()
     assert list(df["divergence"]) == sorted(df["divergence"], reverse=True)
     assert {"good", "time"} <= set(df["feature"].head(6)), df.head(10)

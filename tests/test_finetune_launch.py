@@ -42,5 +42,15 @@ def test_two_processes_train_one_model(tmp_path):
     # different data on each process, yet the same weights after 4 steps: gradients were averaged
     assert r[0]["weights_sha256"] == r[1]["weights_sha256"]
     m = json.loads((tmp_path / "run" / "metrics.json").read_text())
-    assert m["method"] == "lora" and 0 <= m["summary"]["accuracy"]["mean"] <= 1
-    assert (tmp_path / "run" / "model-seed1" / "adapter" / "adapter_model.safetensors").exists()
+    rows = [json.loads(x) for x in (tmp_path / "run" / "predictions.jsonl").read_text().splitlines()]
+    words = [(g, p) for r in rows for g, p in zip(r["gold"], r["pred"], strict=True)]
+    assert len(rows) == 16  # the main process alone wrote the run folder, once
+    assert m["method"] == "lora" and m["summary"]["accuracy"]["mean"] == pytest.approx(
+        sum(g == p for g, p in words) / len(words))
+    saved = tmp_path / "run" / "model-seed1"
+    assert (saved / "adapter_model.safetensors").exists()
+    # the model the two processes trained is the one saved: it predicts what the run reported
+    from nlpta import load_model
+    from nlpta.data import load
+
+    assert load_model(saved).predict(load(str(tgt))) == [r["pred"] for r in rows]

@@ -146,3 +146,15 @@ def test_run_folder_task_yaml_reruns(tmp_path):
     again = run_task(tmp_path / "r1" / "task.yaml", out_dir=tmp_path / "r2")
     assert again.metrics["params"] == {"Cs": [1.0]} and again.metrics["seeds"] == [3]
     assert again.accuracy == first.accuracy
+
+
+def test_diagnose_contexts_option_injects_the_scorer():
+    """``diagnose: {contexts: embeddings}`` (and ``nlpta diagnose --contexts embeddings``) pass a
+    semantic-shift scorer into the evaluators, which import no method family themselves."""
+    from nlpta.embeddings.shift import semantic_shift
+    from nlpta.pipeline import context_options
+
+    opts = context_options("embeddings", seed=3)
+    assert opts["mode"] == "unlabeled" and opts["scorer"].func is semantic_shift
+    assert opts["scorer"].keywords["seed"] == 3
+    assert context_options("words", 0) == {"contexts": "words"}

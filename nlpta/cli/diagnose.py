@@ -12,21 +12,20 @@ def cmd_diagnose(a: argparse.Namespace) -> int:
     from ..data.schema import task_of
     from ..errors import NlptaError
     from ..evaluators.report import diagnose
+    from ..pipeline import context_options
 
     ds = {}
     for role in ("source", "target"):
         ds[role] = data.load(getattr(a, role), split=getattr(a, f"{role}_split"), domain=getattr(a, f"{role}_domain"),
                              lang=getattr(a, f"{role}_lang"))
-        lim = a.limit
-        if lim and len(ds[role]) > lim:
-            ds[role] = ds[role].shuffle(seed=a.seed).select(range(lim))
+        ds[role] = data.sample_rows(ds[role], a.limit or None, a.seed)
     if a.task and task_of(ds["source"]) != a.task:
-        raise NlptaError(f"--task {a.task} given, but {a.source} is a {task_of(ds['source'])} corpus")
+        raise NlptaError(f"--task {a.task} given, but {a.source} is a {task_of(ds['source'])} corpus", code="E111")
     embed = None
     if a.embed:
-        from ..evaluators.distance import minilm_embedder
+        from ..models.encoders import minilm_embedder
 
-        embed = minilm_embedder(a.embed if a.embed != "minilm-l6" else None)
+        embed = minilm_embedder(a.embed)
 
     def name(role: str) -> str:
         parts = [getattr(a, role)]
@@ -37,7 +36,8 @@ def cmd_diagnose(a: argparse.Namespace) -> int:
         return " ".join(parts)
 
     rep = diagnose(ds["source"], ds["target"], task=a.task, mode=a.mode, source_name=name("source"),
-                   target_name=name("target"), embed=embed, seed=a.seed, n_permutations=a.permutations)
+                   target_name=name("target"), embed=embed, seed=a.seed, n_permutations=a.permutations,
+                   context_options=context_options(a.contexts, a.seed))
     if a.out:
         out = rep.save(a.out, top=a.top, plots=not a.no_plots)
         print(f"wrote {out}/bias.json, report.md" + ("" if a.no_plots else ", frequency_bias.png, context_bias.png"))
@@ -80,6 +80,9 @@ def add_commands(sub) -> None:
     d.add_argument("--limit", type=int, help="sample at most this many rows per side")
     d.add_argument("--embed", nargs="?", const="minilm-l6",
                    help="also measure domain distance over sentence embeddings (default model: minilm-l6, or a local folder)")
+    d.add_argument("--contexts", choices=["classes", "words", "embeddings"], default="classes",
+                   help="context bias without target labels: neighbours as word classes or words, or rank words by "
+                        "the semantic shift of word2vec embeddings trained on each side (embeddings)")
     d.add_argument("--top", type=int, default=200, help="rows per table in bias.json")
     d.add_argument("--permutations", type=int, default=200, help="MMD permutation count")
     d.add_argument("--seed", type=int, default=0)

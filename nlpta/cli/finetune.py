@@ -1,6 +1,7 @@
 """``nlpta push`` and ``nlpta finetune``.
 
     nlpta push RUN_DIR --repo-id NAME [--private] [--seed S]       # token from $HF_TOKEN
+        (RUN_DIR: a run folder with model-seed<S>/, or a folder from AdapterModel.save_pretrained)
     nlpta finetune tasks/pos-ewt-email-to-reviews.yaml --method lora [--max-steps N]
         [--max-length N] [--max-examples N] [--model NAME] [--out DIR] [--param K=V]
 """
@@ -42,15 +43,16 @@ def cmd_finetune(a: argparse.Namespace) -> int:
 
 
 def add_commands(sub) -> None:
-    p = sub.add_parser("push", help="push a fine-tuned run's adapter, tokenizer and model card to the Hub")
-    p.add_argument("run_dir", help="run folder with model-seed<S>/ (or a saved model folder)")
+    p = sub.add_parser("push", help="push a fine-tuned run's model (peft adapter + head or full weights, config, "
+                                    "tokenizer) and a model card to the Hub")
+    p.add_argument("run_dir", help="run folder with model-seed<S>/ (or a folder written by save_pretrained)")
     p.add_argument("--repo-id", required=True, help="NAMESPACE/NAME on the Hub")
     p.add_argument("--private", action="store_true")
     p.add_argument("--seed", type=int, default=None, help="which model-seed<S> to push (default: the first)")
     p.set_defaults(fn=cmd_push)
     f = sub.add_parser("finetune", help="run a task with a transformer method and keep the model")
     f.add_argument("task")
-    f.add_argument("--method", default="lora", help="lora, lora-dapt or full-ft")
+    f.add_argument("--method", default="lora", help="lora, lora-dapt, full-ft or lora-dann")
     f.add_argument("--model", default=None, help="zoo name (minilm-l6, multilingual-e5-small), folder or Hub id")
     f.add_argument("--seeds", default=None)
     f.add_argument("--out", default=None)

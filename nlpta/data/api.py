@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from pathlib import Path
 
 import datasets
 
+from .. import __version__
 from ..errors import DataNotFoundError, EmptyDataError, NlptaError
 from . import conllu, reviews, tagged
 from .paths import data_root, find_file, open_binary
+from .pools import pool_stats
 from .registry import REGISTRY, UD_TREEBANKS, Corpus, get_corpus, refresh_ud
 from .schema import pos_dataset, sentiment_dataset, strip_labels
 
@@ -72,13 +75,15 @@ def load(
     if key in _CACHE:
         return _CACHE[key]
     sname = str(name)
+    pool = None
     if sname in REGISTRY or not _is_path(sname):
         corpus = get_corpus(sname)
-        task, rows, source = corpus.task, _load_registered(corpus, split, options), corpus.name
+        task, source = corpus.task, corpus.name
+        rows, pool = _drain(_load_registered(corpus, split, options))
     else:
-        task, rows = _load_path(Path(sname), split, options)
+        task, gen = _load_path(Path(sname), split, options)
         source = sname
-    rows = list(rows)
+        rows = list(gen)
     if not rows:
         raise EmptyDataError(f"{source} split={split!r} has no rows")
     if domain is not None:
@@ -98,7 +103,12 @@ def load(
     ds = pos_dataset(rows) if task == "pos" else sentiment_dataset(rows)
     if not labeled:
         ds = strip_labels(ds)
-    ds.info.description = f"nlpta:{source} split={split}"
+    # what travels with the rows: where they came from and, for an unlabeled pool, its counts
+    # (read back with nlpta.data.pool_stats / dataset_meta)
+    meta: dict = {"nlpta": __version__, "source": source, "split": split}
+    if pool is not None:
+        meta["pool"] = pool
+    ds.info.description = json.dumps(meta)
     if len(_CACHE) >= _CACHE_MAX:
         _CACHE.pop(next(iter(_CACHE)))
     _CACHE[key] = ds
@@ -127,7 +137,19 @@ def _freeze(x):
     return x
 
 
-def _load_registered(corpus: Corpus, split: str | None, options: dict) -> Iterator[dict]:
+def _drain(gen: Generator[dict, None, dict | None]) -> tuple[list[dict], dict | None]:
+    """All rows of ``gen`` and the value it returns."""
+    rows: list[dict] = []
+    while True:
+        try:
+            rows.append(next(gen))
+        except StopIteration as stop:
+            return rows, stop.value
+
+
+def _load_registered(corpus: Corpus, split: str | None, options: dict) -> Generator[dict, None, dict | None]:
+    """Yield the rows of ``split`` (default: the corpus's default splits); return the counts of
+    the unlabeled pool when the split is one (its loader returns them), else ``None``."""
     root = data_root()
     if not corpus.available(root):
         raise DataNotFoundError(
@@ -147,8 +169,12 @@ def _load_registered(corpus: Corpus, split: str | None, options: dict) -> Iterat
                 code="E106",
             )
         splits = (split,)
+    pool = None
     for s in splits:
-        yield from corpus.loader(root, s, options)
+        counts = yield from corpus.loader(root, s, options)
+        if s == "unlabeled" and isinstance(counts, dict):
+            pool = counts
+    return pool
 
 
 def _head(path: Path, n: int = 400) -> str:
@@ -278,10 +304,8 @@ def describe(name: str, **options) -> dict:
             info["labels"] = dict(tags.most_common())
         else:
             info["labels"] = {str(k): v for k, v in sorted(Counter(ds["label"]).items())}
-        if s == "unlabeled" and corpus:
-            from .pools import POOL_STATS
-
-            if corpus.name in POOL_STATS:
-                info["pool"] = POOL_STATS[corpus.name]
+        pool = pool_stats(ds)
+        if pool is not None:
+            info["pool"] = pool
         out["splits"][s or "all"] = info
     return out

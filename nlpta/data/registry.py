@@ -17,7 +17,7 @@ from . import conllu, reviews, tagged
 from .paths import data_root
 
 Loader = Callable[[Path, str, dict], Iterator[dict]]
-"""``loader(root, split, options) -> rows``."""
+"""``loader(root, split, options) -> rows``; a pool's generator returns its counts when exhausted."""
 
 
 @dataclass
@@ -269,8 +269,7 @@ def _mdsd_loader(domain: str) -> Loader:
         if split == "unlabeled":
             from .pools import amazon_unlabeled_pool
 
-            yield from amazon_unlabeled_pool(root, domain, opts)
-            return
+            return (yield from amazon_unlabeled_pool(root, domain, opts))  # the pool's counts
         yield from reviews.iter_blitzer_domain(root / "sentiment" / "blitzer_mdsd" / "raw" / domain, domain, split,
                                                **reviews.blitzer_split_options(opts))
 
@@ -322,8 +321,7 @@ def _fdu_loader(domain: str) -> Loader:
         if split == "unlabeled":
             from .pools import fdu_unlabeled_pool
 
-            yield from fdu_unlabeled_pool(root, domain, opts)
-            return
+            return (yield from fdu_unlabeled_pool(root, domain, opts))  # the pool's counts
         yield from reviews.iter_fdu_task(root / "sentiment" / "fdu_mtl" / f"{domain}.task.{split}.gz", domain=domain)
 
     return load

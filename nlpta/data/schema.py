@@ -10,7 +10,9 @@ import math
 from collections.abc import Iterable, Mapping
 
 import datasets
-import numpy as np
+
+from .._sampling import sample_rows as _sample_rows
+from ..errors import NlptaError
 
 UPOS_TAGS: tuple[str, ...] = (
     "ADJ", "ADP", "ADV", "AUX", "CCONJ", "DET", "INTJ", "NOUN", "NUM",
@@ -76,7 +78,8 @@ def task_of(ds: datasets.Dataset) -> str:
         return "pos"
     if "text" in ds.column_names:
         return "sentiment"
-    raise ValueError(f"dataset has neither 'tokens' nor 'text' columns: {ds.column_names}")
+    raise NlptaError(f"a dataset with neither 'tokens' (POS) nor 'text' (sentiment) columns: {ds.column_names}; "
+                     "build one with nlpta.data.load, pos_dataset or sentiment_dataset", code="E111")
 
 
 def strip_labels(ds: datasets.Dataset) -> datasets.Dataset:
@@ -94,8 +97,5 @@ def strip_labels(ds: datasets.Dataset) -> datasets.Dataset:
 
 def sample_rows(ds: datasets.Dataset, n: int | None, seed: int) -> datasets.Dataset:
     """A seeded sample of ``n`` rows, kept in their original order (``ds`` itself when ``n`` is
-    None or not smaller than ``len(ds)``)."""
-    if n is None or n >= len(ds):
-        return ds
-    idx = np.random.default_rng(seed).permutation(len(ds))[:n]
-    return ds.select(sorted(idx.tolist()))
+    None or not smaller than ``len(ds)``); see :func:`nlpta._sampling.sample_rows`."""
+    return _sample_rows(ds, n, seed)

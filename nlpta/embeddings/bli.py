@@ -15,18 +15,22 @@ frequent mapped source words only (documented approximation; ``None`` is exact).
 P@k follows the MUSE protocol: a source word counts as translated if any of its reference
 translations is among its ``k`` retrieved targets; source words without a vector, or none of whose
 translations has a vector, are dropped and reported as lost ``coverage``.
+
+Dictionaries are read by :mod:`nlpta.data.lexicons` (the one MUSE loader; ``load_dictionary`` and
+``muse_dictionary`` are re-exported here).
 """
 
 from __future__ import annotations
 
-import gzip
 import time
 from collections.abc import Iterable, Sequence
-from pathlib import Path
 
 import numpy as np
 
-from ..errors import DataNotFoundError, FormatError
+from ..data.lexicons import load_dictionary, muse_dictionary
+from ..errors import NlptaError
+
+__all__ = ["evaluate_bli", "load_dictionary", "muse_dictionary", "retrieve", "topk_mean", "unit_rows"]
 
 BATCH = 2048
 
@@ -74,7 +78,7 @@ def retrieve(Q: np.ndarray, T: np.ndarray, k: int = 10, retrieval: str = "csls",
         ``(indices, scores)``, both ``(n_queries, k)``.
     """
     if retrieval not in ("nn", "csls"):
-        raise ValueError(f"retrieval must be 'nn' or 'csls', not {retrieval!r}")
+        raise NlptaError(f"retrieval must be 'nn' or 'csls', not {retrieval!r}", code="E406")
     k = min(k, T.shape[0])
     penalty = None
     if retrieval == "csls":
@@ -87,45 +91,6 @@ def retrieve(Q: np.ndarray, T: np.ndarray, k: int = 10, retrieval: str = "csls",
             S = 2 * S - penalty[None, :]
         sc[i : i + batch], idx[i : i + batch] = _topk(S, k)
     return idx, sc
-
-
-def load_dictionary(path: str | Path, lower: bool = False) -> list[tuple[str, str]]:
-    """Read a bilingual dictionary: one ``source target`` pair per line (space or tab separated;
-    MUSE and Glavaš et al. 2019 files, plain or ``.gz``). A source word may have several lines.
-
-    Raises:
-        DataNotFoundError: no such file. FormatError: a line is not two fields (file and line named).
-    """
-    p = Path(path)
-    if not p.is_file():
-        raise DataNotFoundError("dictionary file not found (expected 'src tgt' per line)", path=p)
-    opener = gzip.open if p.name.endswith(".gz") else open
-    pairs: list[tuple[str, str]] = []
-    with opener(p, "rt", encoding="utf-8") as fh:
-        for lineno, line in enumerate(fh, 1):
-            parts = line.split()
-            if not parts:
-                continue
-            if len(parts) != 2:
-                raise FormatError(f"expected 'source target' (two fields), got {len(parts)} fields: {line.strip()[:60]!r}",
-                                  path=p, line=lineno)
-            a, b = parts
-            pairs.append((a.lower(), b.lower()) if lower else (a, b))
-    if not pairs:
-        raise FormatError("the dictionary holds no pairs", path=p, line=1)
-    return pairs
-
-
-def muse_dictionary(src: str, tgt: str, split: str = "test") -> Path:
-    """Path of a MUSE dictionary under the data root: ``split`` ``train`` (0-5000), ``test``
-    (5000-6500) or ``full``."""
-    from ..data import data_root
-
-    part = {"train": ".0-5000", "test": ".5000-6500", "full": ""}[split]
-    p = data_root() / "lexicons" / "muse" / f"{src}-{tgt}{part}.txt.gz"
-    if not p.is_file():
-        raise DataNotFoundError(f"no MUSE {split} dictionary for {src}-{tgt}", path=p)
-    return p
 
 
 def evaluate_bli(src_kv, tgt_kv, pairs: Iterable[tuple[str, str]], retrieval: str = "csls",

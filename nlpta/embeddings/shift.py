@@ -8,16 +8,20 @@ measure of Hamilton, Leskovec and Jurafsky (2016, *Cultural shift or linguistic 
 the union ``N`` of its ``k`` nearest neighbours in either space, compare the vectors of its cosine
 similarities to ``N`` in the source and in the target space; ``shift = 1 - cos`` of the two (0:
 same neighbourhood). Rare words look shifted by noise alone: ``min_count`` applies to both corpora.
+
+:func:`shift_scorer` packs :func:`semantic_shift` with its options as the ``scorer`` of
+:func:`nlpta.evaluators.context_bias` (the evaluators take scorers; they import no method family).
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from functools import partial
 
 import numpy as np
 
-from ..errors import EmptyDataError
+from ..errors import EmptyDataError, NlptaError
 from .align import procrustes
 from .bli import retrieve, unit_rows
 from .train import continue_training, train_vectors
@@ -84,3 +88,21 @@ def semantic_shift(source_tokens: Sequence[Sequence[str]], target_tokens: Sequen
         "target_neighbors": [nbrs(nb[i], i) for i in range(len(shared))],
     })
     return df.sort_values(["shift", "word"], ascending=[False, True], ignore_index=True)
+
+
+def shift_scorer(min_count: int = 10, seed: int = 0, **options) -> Callable:
+    """Return ``scorer(source_tokens, target_tokens) -> DataFrame`` (columns ``word``, ``shift``,
+    ...): :func:`semantic_shift` with ``min_count``, ``seed`` and any other of its keyword
+    ``options`` fixed, for ``context_bias(..., mode="unlabeled", scorer=shift_scorer(...))``.
+
+    The context-bias evaluator passes tokens it has already lower-cased (``lowercase=True``, its
+    default) and keeps only words seen ``min_count`` times on each side of its own count.
+    """
+    import inspect
+
+    allowed = set(inspect.signature(semantic_shift).parameters) - {"source_tokens", "target_tokens"}
+    unknown = set(options) - allowed
+    if unknown:
+        raise NlptaError(f"shift_scorer: semantic_shift has no option(s) {', '.join(sorted(unknown))}; "
+                         f"it takes {', '.join(sorted(allowed))}", code="E407")
+    return partial(semantic_shift, min_count=min_count, seed=seed, **options)

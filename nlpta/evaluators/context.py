@@ -8,8 +8,10 @@ of the false-discovery rate.
 Unlabeled mode has no labels in the target, so it compares what the word keeps company with: the
 distribution of its left and right neighbours (POS: the immediate neighbours; sentiment: a window
 of words), with neighbours mapped to distributional word classes -- a word used as a verb in one
-domain and a noun in the other has neighbours of other classes. A callable ``scorer`` (e.g. aligned domain-specific
-embeddings from ``nlpta.embeddings``) can replace it.
+domain and a noun in the other has neighbours of other classes. An injected ``scorer`` can replace
+the neighbour test, e.g. the semantic shift of domain-specific word embeddings,
+``scorer=nlpta.embeddings.shift.shift_scorer(min_count=..., seed=...)``; the evaluators import no
+method family themselves.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import datasets
 import numpy as np
 import pandas as pd
 
+from ..errors import NlptaError
 from ._common import (
     bh_fdr,
     check_pair,
@@ -109,7 +112,7 @@ def context_bias(
 
     Args:
         mode: ``labeled`` (needs gold labels on both sides), ``unlabeled`` (needs none), or ``auto``
-            (labeled when both sides are labeled).
+            (labeled when both sides are labeled and no ``scorer`` is given).
         min_count: a word is tested only with at least this many occurrences (POS tokens, sentiment
             documents) in *each* domain.
         alpha: false-discovery rate of the ``biased`` flag (Benjamini-Hochberg).
@@ -121,33 +124,42 @@ def context_bias(
         context_vocab: unlabeled mode: only the most frequent words count as distinct neighbours
             (default 150 for POS -- mostly function words, which carry the syntax -- and 2000 for sentiment).
         contexts: unlabeled mode: compare neighbours as ``classes`` (distributional word classes
-            induced by k-means on both domains, ``n_classes`` of them; default) or as ``words``; or
-            ``embeddings``: rank words by semantic shift (:func:`nlpta.embeddings.shift.semantic_shift`:
-            word2vec on both domains, then on each, Hamilton et al.'s neighbourhood measure, seeded
-            by ``seed``) -- no test, so ``p_value`` is NaN and ``divergence`` holds the shift.
+            induced by k-means on both domains, ``n_classes`` of them; default) or as ``words``.
         scorer: unlabeled mode: ``scorer(source_tokens, target_tokens)`` returning a DataFrame with
-            columns ``word`` and ``shift`` (higher = more shifted), e.g. a semantic-shift ranking from
-            aligned embeddings; used in place of the neighbour test (``p_value`` is then NaN).
+            columns ``word`` and ``shift`` (higher = more shifted), used in place of the neighbour
+            test -- e.g. :func:`nlpta.embeddings.shift.shift_scorer` (word2vec on both domains, then
+            on each, Hamilton et al.'s neighbourhood measure). No test, so ``p_value`` is NaN,
+            ``divergence`` holds the shift and ``mode`` is ``unlabeled-scorer``. The token lists it
+            receives are lower-cased when ``lowercase``; words seen fewer than ``min_count`` times
+            in either domain are dropped from its ranking.
 
     Returns:
         a DataFrame with ``CONTEXT_COLUMNS``: per word the two label (or neighbour) distributions,
         ``divergence`` (Jensen-Shannon, base 2), ``p_value`` (G-test), ``q_value`` (BH), counts in each
         domain, the most frequent label on each side and whether it ``flipped``; most significant first.
+
+    Raises:
+        NlptaError (E601): an unknown ``mode`` or ``contexts``; (E602) ``scorer`` in labeled mode, or
+            a scorer that returns no ``word``/``shift`` columns. LabelError: labeled mode on
+            unlabeled rows.
     """
     task = check_pair(source, target, task)
     if mode not in ("auto", "labeled", "unlabeled"):
-        raise ValueError(f"mode must be auto, labeled or unlabeled, not {mode!r}")
+        raise NlptaError(f"context_bias: mode must be auto, labeled or unlabeled, not {mode!r}", code="E601")
+    if contexts not in ("classes", "words"):
+        hint = (" (for a semantic-shift ranking pass scorer=nlpta.embeddings.shift.shift_scorer(...))"
+                if contexts == "embeddings" else "")
+        raise NlptaError(f"context_bias: contexts must be 'classes' or 'words', not {contexts!r}{hint}", code="E601")
     if mode == "auto":
         from ._common import has_labels
 
-        mode = "labeled" if has_labels(source, task) and has_labels(target, task) else "unlabeled"
+        labeled = scorer is None and has_labels(source, task) and has_labels(target, task)
+        mode = "labeled" if labeled else "unlabeled"
     if mode == "labeled":
+        if scorer is not None:
+            raise NlptaError("context_bias: a scorer ranks usage without labels; pass mode='unlabeled' "
+                             "(or leave scorer out for labeled mode)", code="E602")
         return _labeled(source, target, task, min_count, alpha, lowercase, adjust_label_shift, top_labels)
-    if scorer is None and contexts == "embeddings":
-        from ..embeddings.shift import semantic_shift
-
-        def scorer(ts, tt):
-            return semantic_shift(ts, tt, min_count=min_count, seed=seed, lower=lowercase)
     if scorer is not None:
         return _scored(source, target, task, scorer, min_count, lowercase)
     return _unlabeled(source, target, task, min_count, alpha, lowercase, window, context_vocab, top_labels,
@@ -272,7 +284,7 @@ def _unlabeled(source, target, task, min_count, alpha, lowercase, window, contex
         cols = [*keep, "<other>", "<edge>"]
         nk = len(keep)
     else:
-        raise ValueError(f"contexts must be 'classes', 'words' or 'embeddings', not {contexts!r}")
+        raise NlptaError(f"context_bias: contexts must be 'classes' or 'words', not {contexts!r}", code="E601")
     res = None
     for _ in range(passes if contexts == "classes" else 1):
         if res is not None:
@@ -291,8 +303,10 @@ def _unlabeled(source, target, task, min_count, alpha, lowercase, window, contex
 def _scored(source, target, task, scorer, min_count, lowercase) -> pd.DataFrame:
     ts, tt = docs_tokens(source, task, lowercase), docs_tokens(target, task, lowercase)
     res = scorer(ts, tt)
-    if not {"word", "shift"} <= set(res.columns):
-        raise ValueError("a context-bias scorer must return a DataFrame with columns 'word' and 'shift'")
+    if not isinstance(res, pd.DataFrame) or not {"word", "shift"} <= set(res.columns):
+        got = list(res.columns) if isinstance(res, pd.DataFrame) else type(res).__name__
+        raise NlptaError(f"a context-bias scorer must return a DataFrame with columns 'word' and 'shift'; got {got}",
+                         code="E602")
     cs, ct = Counter(t for s in ts for t in s), Counter(t for s in tt for t in s)
     res = res[[cs[w] >= min_count and ct[w] >= min_count for w in res["word"]]]
     df = pd.DataFrame({

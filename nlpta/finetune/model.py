@@ -5,29 +5,52 @@ Adaptation of Large Language Models") or full fine-tuning, on Hugging Face trans
   carries the word's label, the others -100; prediction reads the first subword of every word,
   so accuracy is per word (gold tokenization).
 * Sentiment: ``AutoModelForSequenceClassification`` (negative / positive).
-* The classification head (and the pooler, for sequence classification) are trained and saved
-  with the adapter (``modules_to_save``).
+* LoRA settings are a peft ``LoraConfig`` (``task_type`` TOKEN_CLS or SEQ_CLS is filled in); the
+  classification head (and the pooler, for sequence classification) are trained and saved with
+  the adapter as peft's ``modules_to_save``; ``id2label`` / ``label2id`` are in the model config.
 * Optional domain-adaptive pretraining first (DAPT, Gururangan et al. 2020, "Don't Stop
   Pretraining"): a LoRA masked-LM adapter trained on target unlabeled text, merged into the
   encoder, then the task adapter on top; pivot words may be masked preferentially (PERL,
   Ben-David et al. 2020).
 
-A saved model folder holds ``nlpta_model.json`` (what to rebuild), the tokenizer files, and
-``adapter/`` (peft ``save_pretrained``: adapter + head weights, safetensors) or ``model/`` (full
-fine-tuning), plus ``dapt/`` (the masked-LM adapter) after DAPT. :meth:`AdapterModel.load` needs
-only that folder and the base model (through :func:`nlpta.models.resolve`).
+:meth:`AdapterModel.save_pretrained` writes one folder, safetensors only:
+
+* LoRA: ``adapter_config.json`` + ``adapter_model.safetensors`` (peft's own files: LoRA weights and
+  the head), ``config.json`` (the task model's config: ``id2label``, ``label2id``,
+  ``architectures``); full fine-tuning: ``config.json`` + ``model.safetensors``;
+* the tokenizer files, ``README.md`` (model card), ``nlpta_model.json`` (what nlpta needs beyond
+  that: task kind, base model name, ``max_length``, the POS fallback tag, pivots);
+* ``dapt/`` after DAPT: the masked-LM LoRA adapter (peft files) to merge into the encoder first.
+
+Loading it without nlpta, with plain peft + transformers (``BASE`` = the base model the adapter was
+trained on, also in ``adapter_config.json`` as ``base_model_name_or_path``)::
+
+    from peft import PeftModel
+    from transformers import AutoConfig, AutoModelForTokenClassification, AutoTokenizer
+
+    config = AutoConfig.from_pretrained(folder)               # id2label / label2id of the head
+    model = AutoModelForTokenClassification.from_pretrained(BASE, config=config)
+    # after DAPT (a dapt/ subfolder) first: model = PeftModel.from_pretrained(model, f"{folder}/dapt").merge_and_unload()
+    model = PeftModel.from_pretrained(model, folder).eval()
+    tokenizer = AutoTokenizer.from_pretrained(folder)
+
+(``AutoPeftModelForTokenClassification.from_pretrained(folder, id2label=config.id2label,
+label2id=config.label2id)`` does the same without DAPT; ``AutoModelForSequenceClassification``
+for sentiment; a full fine-tuning folder is ``AutoModelFor...from_pretrained(folder)``.)
 """
 
 from __future__ import annotations
 
 import contextlib
+import copy
 import json
 import logging
 import os
 import shutil
 import tempfile
+from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -37,10 +60,16 @@ from ..io import atomic_write_json
 from . import encode
 from .trainer import TrainConfig, accelerator, train
 
+if TYPE_CHECKING:
+    from peft import LoraConfig
+
 log = logging.getLogger(__name__)
 
 SENTIMENT_LABELS = ("negative", "positive")
 META = "nlpta_model.json"
+TASK_TYPES = {"pos": "TOKEN_CLS", "sentiment": "SEQ_CLS"}
+_PEFT_FILES = ("adapter_config.json", "adapter_model.safetensors")
+_FULL_FILES = ("model.safetensors",)
 
 
 def _set_threads() -> None:
@@ -52,33 +81,51 @@ def _set_threads() -> None:
 
 @contextlib.contextmanager
 def quiet_loading():
-    """Silence transformers' per-load weight reports (the MLM head and classifier are new by design)."""
+    """Silence transformers' per-load weight reports (the MLM head and classifier are new by design)
+    and its per-file loading / writing progress bars."""
     from transformers.utils import logging as tlog
 
-    before = tlog.get_verbosity()
+    before, bars = tlog.get_verbosity(), tlog.is_progress_bar_enabled()
     tlog.set_verbosity_error()
+    tlog.disable_progress_bar()
     try:
         yield
     finally:
         tlog.set_verbosity(before)
+        if bars:
+            tlog.enable_progress_bar()
 
 
-def lora_config(kind: str | None, r: int, alpha: float, dropout: float, targets: list[str],
-                modules_to_save: list[str] | None = None):
-    """A peft ``LoraConfig`` (task type from ``kind``: pos -> TOKEN_CLS, sentiment -> SEQ_CLS,
-    ``None`` -> no task type, for masked-LM)."""
-    from peft import LoraConfig, TaskType
+def default_lora_config() -> LoraConfig:
+    """nlpta's default LoRA settings: rank 8, alpha 16, dropout 0.1 on the attention ``query`` and
+    ``value`` projections (Hu et al. 2022's choice)."""
+    from peft import LoraConfig
 
-    tt = {"pos": TaskType.TOKEN_CLS, "sentiment": TaskType.SEQ_CLS}.get(kind) if kind else None
-    return LoraConfig(task_type=tt, r=int(r), lora_alpha=float(alpha), lora_dropout=float(dropout),
-                      target_modules=list(targets), modules_to_save=modules_to_save)
+    return LoraConfig(r=8, lora_alpha=16, lora_dropout=0.1, target_modules=["query", "value"])
 
 
 def trainable_share(model) -> dict[str, int | float]:
-    """Trainable and total parameter counts and their ratio."""
+    """Trainable and total parameter counts of ``model`` (any ``torch.nn.Module``) and their ratio."""
     tr = sum(p.numel() for p in model.parameters() if p.requires_grad)
     tot = sum(p.numel() for p in model.parameters())
     return {"trainable": int(tr), "total": int(tot), "share": tr / tot}
+
+
+def _model_folder(name_or_path: str | Path, revision: str | None) -> Path:
+    """A local folder for ``name_or_path``: the folder itself, or a Hub repository downloaded with
+    ``huggingface_hub.snapshot_download`` (``HF_ENDPOINT`` selects another Hub)."""
+    p = Path(name_or_path)
+    if p.is_dir():
+        return p
+    s = str(name_or_path)
+    if p.exists() or s.startswith((".", "/", "~")) or s.count("/") != 1:
+        raise NlptaError("no model folder here (and not a Hub id NAMESPACE/NAME)", path=p, code="E312")
+    from huggingface_hub import snapshot_download
+
+    try:
+        return Path(snapshot_download(s, revision=revision))
+    except Exception as e:  # noqa: BLE001 -- network, auth, missing repo: one message for the user
+        raise NlptaError(f"cannot download {s!r} from the Hub ({type(e).__name__}: {e})", code="E312") from None
 
 
 class AdapterModel:
@@ -88,24 +135,42 @@ class AdapterModel:
         kind: ``pos`` or ``sentiment``.
         model: a zoo name, local folder or Hub id (see :func:`nlpta.models.resolve`).
         method: ``lora`` or ``full-ft``.
-        r, alpha, dropout, targets: LoRA rank, scaling, dropout and target module names.
+        lora_config: a peft ``LoraConfig`` (``None``: :func:`default_lora_config`); its
+            ``task_type`` is set from ``kind`` (TOKEN_CLS / SEQ_CLS) and the head is added to its
+            ``modules_to_save`` when the model is built. Only for ``method="lora"``.
         max_length: subword length limit (longer inputs are truncated; POS words past the limit
             get the most frequent training tag).
-        train: a :class:`TrainConfig` (learning rate, epochs, batch size, checkpoints...).
+        train: a :class:`TrainConfig` (learning rate, epochs, batch size, seed, checkpoints...).
         eval_batch_size: batch size for prediction.
+
+    Fitted attributes: ``model_`` (the peft or transformers model), ``tokenizer_``, ``share_``
+    (trainable parameters), ``train_info_``; after :meth:`dapt`, ``dapt_info_`` and ``pivots_``.
     """
 
-    def __init__(self, kind: str, model: str = "minilm-l6", method: str = "lora", r: int = 8,
-                 alpha: float = 16, dropout: float = 0.1, targets: list[str] | tuple[str, ...] = ("query", "value"),
-                 max_length: int = 128, train: TrainConfig | None = None, eval_batch_size: int = 64) -> None:
+    def __init__(self, kind: str, model: str = "minilm-l6", method: str = "lora",
+                 lora_config: LoraConfig | None = None, max_length: int = 128, train: TrainConfig | None = None,
+                 eval_batch_size: int = 64) -> None:
         if kind not in ("pos", "sentiment"):
             raise NlptaError(f"kind {kind!r}; expected pos or sentiment", code="E303")
         if method not in ("lora", "full-ft"):
             raise NlptaError(f"method {method!r}; expected lora or full-ft", code="E303")
+        if method == "full-ft" and lora_config is not None:
+            raise NlptaError("lora_config is for method='lora'; full fine-tuning trains every weight", code="E304")
         self.kind, self.model_name, self.method = kind, str(model), method
-        self.r, self.alpha, self.dropout, self.targets = r, alpha, dropout, list(targets)
+        self.lora_config = self._task_lora_config(lora_config or default_lora_config()) if method == "lora" else None
         self.max_length, self.train_cfg, self.eval_batch_size = max_length, train or TrainConfig(), eval_batch_size
         self.labels = list(UPOS_TAGS) if kind == "pos" else list(SENTIMENT_LABELS)
+
+    def _task_lora_config(self, cfg) -> LoraConfig:
+        from peft import LoraConfig
+
+        if not isinstance(cfg, LoraConfig):
+            raise NlptaError(f"lora_config must be a peft LoraConfig, not {type(cfg).__name__}", code="E304")
+        want = TASK_TYPES[self.kind]
+        if cfg.task_type not in (None, want):
+            raise NlptaError(f"lora_config.task_type {cfg.task_type!s}; a {self.kind} model needs {want}",
+                             code="E304")
+        return replace(cfg, task_type=want)
 
     # ------------------------------------------------------------------ building
     def _base_path(self) -> Path:
@@ -118,14 +183,16 @@ class AdapterModel:
 
         return AutoTokenizer.from_pretrained(self._base_path())
 
-    def _task_model(self, encoder_state: dict | None = None):
+    def _auto_class(self):
         from transformers import AutoModelForSequenceClassification, AutoModelForTokenClassification
 
-        cls = AutoModelForTokenClassification if self.kind == "pos" else AutoModelForSequenceClassification
+        return AutoModelForTokenClassification if self.kind == "pos" else AutoModelForSequenceClassification
+
+    def _task_model(self, encoder_state: dict | None = None):
         id2label = dict(enumerate(self.labels))
         with quiet_loading():
-            m = cls.from_pretrained(self._base_path(), num_labels=len(self.labels), id2label=id2label,
-                                    label2id={v: k for k, v in id2label.items()})
+            m = self._auto_class().from_pretrained(self._base_path(), num_labels=len(self.labels), id2label=id2label,
+                                                   label2id={v: k for k, v in id2label.items()})
         if encoder_state is not None:
             getattr(m, m.base_model_prefix).load_state_dict(encoder_state, strict=False)
         return m
@@ -141,8 +208,10 @@ class AdapterModel:
             return model
         from peft import get_peft_model
 
-        return get_peft_model(model, lora_config(self.kind, self.r, self.alpha, self.dropout, self.targets,
-                                                 self._heads(model)))
+        have = list(self.lora_config.modules_to_save or [])
+        self.lora_config = replace(self.lora_config, modules_to_save=have + [h for h in self._heads(model)
+                                                                             if h not in have])
+        return get_peft_model(model, copy.deepcopy(self.lora_config))  # peft extends modules_to_save
 
     # ------------------------------------------------------------------ encoding
     def _encode(self, ds, with_labels: bool) -> list[dict]:
@@ -156,11 +225,14 @@ class AdapterModel:
     # ------------------------------------------------------------------ fitting
     def dapt(self, texts: list[list[str]], cfg: TrainConfig, pivots: list[str] | None = None,
              mask_prob: float = 0.15, pivot_mask_prob: float = 0.5) -> dict:
-        """Domain-adaptive masked-LM training with a LoRA adapter on ``texts`` (pre-split words);
-        the adapter is merged into the encoder that :meth:`fit` then adapts to the task.
+        """Domain-adaptive masked-LM training with a LoRA adapter (the task adapter's settings,
+        without task type or head) on ``texts`` (pre-split words); the adapter is merged into the
+        encoder that :meth:`fit` then adapts to the task. ``pivots``: words masked with
+        ``pivot_mask_prob`` instead of ``mask_prob`` (PERL, Ben-David et al. 2020).
 
         The base checkpoints of the zoo carry no MLM head; its transform layer is initialised
-        randomly and trained with the adapter (the decoder is tied to the word embeddings)."""
+        randomly and trained with the adapter (the decoder is tied to the word embeddings).
+        Returns the training record (``losses``, ``steps``, ``examples``, ``pivots``)."""
         from peft import get_peft_model
         from transformers import AutoModelForMaskedLM
 
@@ -168,8 +240,8 @@ class AdapterModel:
         self.tokenizer_ = getattr(self, "tokenizer_", None) or self._tokenizer()
         with quiet_loading():
             mlm = AutoModelForMaskedLM.from_pretrained(self._base_path())
-        cfg_l = lora_config(None, self.r, self.alpha, self.dropout, self.targets)
-        peft_mlm = get_peft_model(mlm, cfg_l)
+        peft_mlm = get_peft_model(mlm, replace(self.lora_config or default_lora_config(), task_type=None,
+                                               modules_to_save=None))
         for n, p in peft_mlm.named_parameters():  # train the (new) MLM transform with the adapter
             if ".predictions.transform." in n:
                 p.requires_grad = True
@@ -177,8 +249,10 @@ class AdapterModel:
         acc = accelerator()
         coll = encode.MLMCollator(self.tokenizer_, mask_prob, pivot_mask_prob, seed=cfg.seed, rank=acc.process_index)
         info = train(peft_mlm, exs, coll, cfg, acc)
-        self.dapt_dir_ = Path(tempfile.mkdtemp(prefix="nlpta-dapt-"))
-        peft_mlm.save_pretrained(self.dapt_dir_)  # before merging: merge_and_unload drops the LoRA layers
+        with tempfile.TemporaryDirectory(prefix="nlpta-dapt-") as tmp:  # before merging: merging drops the LoRA layers
+            peft_mlm.save_pretrained(tmp)
+            self.dapt_files_ = {p.name: p.read_bytes() for p in Path(tmp).iterdir()
+                                if p.is_file() and p.name in _PEFT_FILES}
         merged = peft_mlm.merge_and_unload()
         self.encoder_state_ = {k: v.detach().clone()
                                for k, v in getattr(merged, merged.base_model_prefix).state_dict().items()}
@@ -187,7 +261,8 @@ class AdapterModel:
         return self.dapt_info_
 
     def fit(self, ds, accelerate=None) -> AdapterModel:
-        """Train on labeled rows ``ds`` (POS rows with ``tokens``/``upos``, or sentiment rows)."""
+        """Train on labeled rows ``ds`` (POS rows with ``tokens``/``upos``, or sentiment rows).
+        Returns self."""
         _set_threads()
         import torch
 
@@ -205,15 +280,18 @@ class AdapterModel:
         self.train_info_ = train(model, exs, collate, self.train_cfg, acc)
         self.model_ = acc.unwrap_model(model) if hasattr(acc, "unwrap_model") else model
         self.model_.eval()
+        self._set_fallback(ds)
+        return self
+
+    def _set_fallback(self, ds) -> None:
         if self.kind == "pos":
             from collections import Counter
 
             self.fallback_ = Counter(t for row in ds["upos"] for t in row).most_common(1)[0][0]
-        return self
 
     def _check(self) -> None:
         if not hasattr(self, "model_"):
-            raise NotFittedError("AdapterModel is not fitted; call fit() or load() first")
+            raise NotFittedError("AdapterModel is not fitted; call fit() or from_pretrained() first")
 
     # ------------------------------------------------------------------ prediction
     def logits(self, ds) -> list:
@@ -254,84 +332,146 @@ class AdapterModel:
 
     # ------------------------------------------------------------------ adapters
     def merge(self) -> AdapterModel:
-        """Fold the LoRA weights into the base weights (faster inference; no adapter left)."""
+        """Fold the LoRA weights into the base weights (faster inference; no adapter left; a merged
+        model saves as a full transformers model)."""
+        from peft import PeftModel
+
         self._check()
-        if self.method == "lora" and hasattr(self.model_, "merge_and_unload"):
+        if isinstance(self.model_, PeftModel):
             self.model_ = self.model_.merge_and_unload()
         return self
 
     # ------------------------------------------------------------------ save / load
     def meta(self) -> dict:
-        return {"kind": self.kind, "base_model": self.model_name, "method": self.method, "r": self.r,
-                "alpha": self.alpha, "dropout": self.dropout, "targets": self.targets,
+        """The contents of ``nlpta_model.json``."""
+        lc = self.lora_config
+        lora = None if lc is None else {"r": lc.r, "lora_alpha": lc.lora_alpha, "lora_dropout": lc.lora_dropout,
+                                        "target_modules": sorted(lc.target_modules) if isinstance(lc.target_modules, set)
+                                        else lc.target_modules}
+        return {"kind": self.kind, "base_model": self.model_name, "method": self.method, "lora": lora,
                 "max_length": self.max_length, "labels": self.labels,
-                "fallback": getattr(self, "fallback_", None), "dapt": hasattr(self, "dapt_dir_"),
+                "fallback": getattr(self, "fallback_", None), "dapt": bool(getattr(self, "dapt_files_", None)),
                 "pivots": getattr(self, "pivots_", []), "trainable": getattr(self, "share_", None)}
 
-    def save(self, directory: str | Path) -> Path:
-        """Write the adapter (or the full model), the tokenizer and ``nlpta_model.json``."""
+    def save_pretrained(self, save_directory: str | Path) -> Path:
+        """Write the model into ``save_directory`` (layout in the module docstring; safetensors
+        only, no pickle): peft adapter + head (or the full model), ``config.json`` with
+        ``id2label``, tokenizer, model card, ``nlpta_model.json`` and ``dapt/``. Returns the folder;
+        :meth:`from_pretrained` (or plain peft + transformers) reads it back."""
+        from peft import PeftModel
+
+        from .hub import model_card
+
         self._check()
-        d = Path(directory)
+        d = Path(save_directory)
         d.mkdir(parents=True, exist_ok=True)
-        if self.method == "lora" and hasattr(self.model_, "peft_config"):
-            self.model_.save_pretrained(d / "adapter")
-        else:
-            self.model_.save_pretrained(d / "model")
-        if hasattr(self, "dapt_dir_"):
-            shutil.copytree(self.dapt_dir_, d / "dapt", dirs_exist_ok=True)
+        peft = isinstance(self.model_, PeftModel)
+        for stale in _FULL_FILES if peft else _PEFT_FILES:  # a folder saved over: one format only
+            (d / stale).unlink(missing_ok=True)
+        with quiet_loading():
+            if peft:
+                self.model_.save_pretrained(d, safe_serialization=True)
+                base = self.model_.get_base_model()
+                cfg = copy.deepcopy(base.config)
+                cfg.architectures = [type(base).__name__]
+                cfg.save_pretrained(d)
+            else:
+                self.model_.save_pretrained(d)
+        shutil.rmtree(d / "dapt", ignore_errors=True)
+        if getattr(self, "dapt_files_", None):
+            (d / "dapt").mkdir()
+            for name, data in self.dapt_files_.items():
+                (d / "dapt" / name).write_bytes(data)
         self.tokenizer_.save_pretrained(d)
-        atomic_write_json(d / META, self.meta())
+        meta = self.meta()
+        if not peft:
+            meta["method"] = "full-ft" if self.method == "full-ft" else "merged"
+        (d / "README.md").write_text(model_card(meta, None, None, None).replace("REPO_ID", str(d)), encoding="utf-8")
+        atomic_write_json(d / META, meta)
         return d
 
-    @classmethod
-    def load(cls, directory: str | Path, base_model: str | None = None) -> AdapterModel:
-        """Rebuild a saved model: base encoder (+ merged DAPT adapter) + task adapter and head."""
-        from peft import PeftModel
-        from transformers import (
-            AutoModelForMaskedLM,
-            AutoModelForSequenceClassification,
-            AutoModelForTokenClassification,
-            AutoTokenizer,
-        )
+    def push_to_hub(self, repo_id: str, token: str | None = None, private: bool = False,
+                    commit_message: str | None = None) -> str:
+        """Save the model (:meth:`save_pretrained`) and upload it to the Hub repository ``repo_id``
+        (created if needed) with a model card, through :func:`nlpta.finetune.hub.push`. The token
+        comes from ``token`` or ``HF_TOKEN``; ``HF_ENDPOINT`` selects another Hub. Returns the
+        commit URL."""
+        from .hub import push
 
-        d = Path(directory)
+        with tempfile.TemporaryDirectory(prefix="nlpta-push-") as tmp:
+            folder = self.save_pretrained(Path(tmp) / "model")
+            return push(folder, repo_id, token=token, private=private,
+                        commit_message=commit_message or f"nlpta: upload a {self.kind} {self.method} model")
+
+    @classmethod
+    def _meta_kwargs(cls, meta: dict) -> dict:
+        """Constructor arguments a subclass reads back from ``nlpta_model.json``."""
+        return {}
+
+    def _load_extra(self, directory: Path) -> None:
+        """Subclasses read their extra files here."""
+
+    @classmethod
+    def from_pretrained(cls, pretrained_model_name_or_path: str | Path, base_model: str | None = None,
+                        revision: str | None = None, eval_batch_size: int = 64) -> AdapterModel:
+        """Rebuild a model written by :meth:`save_pretrained`: from a local folder, or from a Hub
+        repository id (downloaded with ``huggingface_hub``). The base encoder comes from
+        ``base_model`` or the saved ``base_model`` (through :func:`nlpta.models.resolve`); the DAPT
+        adapter, if any, is merged into it, then the task adapter and head are put on top.
+
+        Raises:
+            NlptaError: not a model folder (no ``nlpta_model.json``) or no such Hub repository.
+        """
+        from peft import PeftModel
+        from transformers import AutoTokenizer
+
+        d = _model_folder(pretrained_model_name_or_path, revision)
         if not (d / META).exists():
-            raise NlptaError(f"not an nlpta model folder (no {META})", path=d, code="E312")
-        m = json.loads((d / META).read_text())
-        self = cls(m["kind"], model=base_model or m["base_model"], method=m["method"], r=m["r"], alpha=m["alpha"],
-                   dropout=m["dropout"], targets=m["targets"], max_length=m["max_length"])
-        self.labels, self.fallback_ = m["labels"], m.get("fallback")
+            raise NlptaError(f"not an nlpta model folder (no {META}); written by AdapterModel.save_pretrained",
+                             path=d, code="E312")
+        m = json.loads((d / META).read_text(encoding="utf-8"))
+        method = "full-ft" if m["method"] in ("full-ft", "merged") else "lora"
+        self = cls(m["kind"], model=base_model or m["base_model"], method=method, max_length=m["max_length"],
+                   eval_batch_size=eval_batch_size, **cls._meta_kwargs(m))
+        self.labels, self.fallback_ = list(m["labels"]), m.get("fallback")
+        self.pivots_, self.share_ = list(m.get("pivots") or []), m.get("trainable")
         self.tokenizer_ = AutoTokenizer.from_pretrained(d)
-        if m["method"] == "full-ft":
-            klass = AutoModelForTokenClassification if self.kind == "pos" else AutoModelForSequenceClassification
-            self.model_ = klass.from_pretrained(d / "model" if (d / "model").is_dir() else d)
+        # folders written before save_pretrained kept the adapter in adapter/ and a full model in model/
+        adapter = d / "adapter" if (d / "adapter" / "adapter_config.json").exists() else d
+        if (adapter / "adapter_config.json").exists():
+            base = self._task_model()
+            with quiet_loading():
+                if m.get("dapt") and (d / "dapt" / "adapter_config.json").exists():
+                    base = PeftModel.from_pretrained(base, d / "dapt").merge_and_unload()
+                    self.dapt_files_ = {n: (d / "dapt" / n).read_bytes() for n in _PEFT_FILES}
+                self.model_ = PeftModel.from_pretrained(base, adapter)
+            loaded = self.model_.peft_config["default"]  # peft added its head names to modules_to_save
+            self.lora_config = self._task_lora_config(replace(
+                loaded, inference_mode=False, modules_to_save=list(dict.fromkeys(loaded.modules_to_save or []))))
         else:
-            enc = None
-            if m.get("dapt"):
-                with quiet_loading():
-                    mlm = AutoModelForMaskedLM.from_pretrained(self._base_path())
-                mlm = PeftModel.from_pretrained(mlm, d / "dapt")
-                merged = mlm.merge_and_unload()
-                enc = getattr(merged, merged.base_model_prefix).state_dict()
-            # a run's model folder keeps the adapter in adapter/; a Hub repository at its top
-            self.model_ = PeftModel.from_pretrained(self._task_model(enc), d / "adapter" if (d / "adapter").is_dir() else d)
+            with quiet_loading():
+                self.model_ = self._auto_class().from_pretrained(d / "model" if (d / "model").is_dir() else d)
+            self.method, self.lora_config = "full-ft", None
         self.model_.eval()
+        self._load_extra(d)
         return self
 
 
 def load_adapters(base_model: str, adapters: dict[str, str | Path], kind: str):
     """Several task adapters on one base model: a peft model holding each adapter of
-    ``adapters`` (name -> saved :class:`AdapterModel` folder) under its name; switch with
-    ``model.set_adapter(name)``. Heads are per adapter (``modules_to_save``)."""
+    ``adapters`` (name -> folder written by :meth:`AdapterModel.save_pretrained`) under its
+    name; switch with ``model.set_adapter(name)``. Heads are per adapter (``modules_to_save``)."""
     from peft import PeftModel
 
+    def folder(p) -> Path:
+        return Path(p) / "adapter" if (Path(p) / "adapter" / "adapter_config.json").exists() else Path(p)
+
     names = list(adapters)
-    first = AdapterModel.load(adapters[names[0]], base_model=base_model)
+    first = AdapterModel.from_pretrained(adapters[names[0]], base_model=base_model)
     if first.method != "lora" or first.kind != kind:
         raise NlptaError(f"{adapters[names[0]]}: a {first.kind} {first.method} model, expected a {kind} LoRA adapter")
-    base = first._task_model()
-    pm = PeftModel.from_pretrained(base, Path(adapters[names[0]]) / "adapter", adapter_name=names[0])
+    pm = PeftModel.from_pretrained(first._task_model(), folder(adapters[names[0]]), adapter_name=names[0])
     for n in names[1:]:
-        pm.load_adapter(str(Path(adapters[n]) / "adapter"), adapter_name=n)
+        pm.load_adapter(str(folder(adapters[n])), adapter_name=n)
     pm.eval()
     return pm

@@ -41,7 +41,11 @@ class TrainingInterrupted(RuntimeError):
 @dataclass
 class TrainConfig:
     """Optimisation settings. ``max_steps`` overrides ``epochs``; ``checkpoint_every`` (steps, 0 =
-    never) writes into ``checkpoint_dir``; ``resume`` continues from its latest checkpoint."""
+    never) writes into ``checkpoint_dir``; ``resume`` continues from its latest checkpoint.
+
+    ``seed`` seeds the head's initialisation, the example order of every epoch, MLM masking and
+    dropout. It keeps the Hugging Face name (``transformers.TrainingArguments.seed``) rather than
+    the ``random_state`` of nlpta's scikit-learn estimators, since this is the Hugging Face side."""
 
     lr: float = 1e-3
     epochs: float = 1.0
@@ -62,8 +66,8 @@ class TrainConfig:
 
 
 def accelerator():
-    """The process's :class:`accelerate.Accelerator` on CPU (``cpu=True``): plain in one process,
-    data-parallel (gloo) under ``accelerate launch --multi_gpu --num_processes N``."""
+    """The process's :class:`accelerate.Accelerator` (on the CPU when no CUDA device is visible):
+    plain in one process, data-parallel under ``accelerate launch --multi_gpu --num_processes N``."""
     import torch
     from accelerate import Accelerator
 

@@ -31,16 +31,15 @@ class LoraDann(_Transformer):
 
     defaults: ClassVar[dict[str, dict[str, Any]]] = _defaults(_DANN)
 
-    def _model(self):
+    def _model_class(self):
         from ..finetune.dann import DANNAdapterModel
 
-        base = super()._model()
+        return DANNAdapterModel
+
+    def _model(self):
         p = self.params
-        return DANNAdapterModel(self.task, model=base.model_name, method="lora", r=base.r, alpha=base.alpha,
-                                dropout=base.dropout, targets=base.targets, max_length=base.max_length,
-                                train=base.train_cfg, eval_batch_size=base.eval_batch_size,
-                                lambda_max=p["lambda_max"], gamma=p["gamma"], pooling=p["pooling"],
-                                domain_hidden=p["domain_hidden"])
+        return self._model_class()(**self._model_kwargs(), lambda_max=p["lambda_max"], gamma=p["gamma"],
+                                   pooling=p["pooling"], domain_hidden=p["domain_hidden"])
 
     def fit(self, task: TransferTask) -> LoraDann:
         _need_unlabeled(self.name, task)
@@ -73,28 +72,25 @@ class Dann(Method):
         from ..adversarial.shallow import ShallowDANN
 
         p = {k: v for k, v in self.params.items() if k != "max_unlabeled"}
-        return ShallowDANN(**p, seed=self.seed)
+        return ShallowDANN(**p, random_state=self.seed)
 
     def fit(self, task: TransferTask) -> Dann:
         _need_unlabeled(self.name, task)
         unl = sample_rows(task.unlabeled, self.params["max_unlabeled"], self.seed)
-        self.model_ = self._estimator().fit(list(task.source["text"]), list(task.source["label"]),
-                                            list(unl["text"]))
+        src = list(task.source["text"])
+        # the target rows travel inside X (SKADA style): label -1, sample_domain -1
+        X = src + list(unl["text"])
+        y = list(task.source["label"]) + [-1] * len(unl)
+        self.model_ = self._estimator().fit(X, y, sample_domain=[1] * len(src) + [-1] * len(unl))
         return self
 
     def predict(self, ds: datasets.Dataset) -> list:
         return [int(x) for x in self.model_.predict(list(ds["text"]))]
 
-    def save(self, directory: str | Path) -> None:
+    def _save(self, directory: Path) -> None:
         self.model_.save(directory)
 
-    @classmethod
-    def load(cls, directory: str | Path) -> Dann:
-        """Rebuild a fitted method from a folder written by :meth:`save`."""
+    def _load(self, directory: Path) -> None:
         from ..adversarial.shallow import ShallowDANN
 
-        est = ShallowDANN.load(directory)
-        params = {k: v for k, v in est.get_params().items() if k in _SHALLOW_DANN}
-        self = cls(task="sentiment", seed=est.seed_, **params)
-        self.model_ = est
-        return self
+        self.model_ = ShallowDANN.load(directory)

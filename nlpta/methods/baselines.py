@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import datasets
-import numpy as np
 
 from ..models.classical import BowSentimentClassifier, FeatureTagger
 from ..tasks import TransferTask
@@ -25,18 +24,15 @@ class _ClassicalModel(Method):
 
     def _fit_on(self, ds: datasets.Dataset, sample_weight=None) -> None:
         """Fit the model on labeled rows; ``sample_weight``: one weight per row (POS: per sentence,
-        spread over its tokens)."""
+        spread over its tokens by the tagger)."""
         p = self.params
         if self.task == "sentiment":
-            self.model_ = BowSentimentClassifier(ngram_range=tuple(p["ngram_range"]), Cs=tuple(p["Cs"]), cv=p["cv"],
-                                                 min_df=p["min_df"], binary=p["binary"], seed=self.seed)
+            self.model_ = BowSentimentClassifier(ngram_range=p["ngram_range"], Cs=p["Cs"], cv=p["cv"],
+                                                 min_df=p["min_df"], binary=p["binary"], random_state=self.seed)
             self.model_.fit(ds["text"], ds["label"], sample_weight=sample_weight)
         else:
-            self.model_ = FeatureTagger(C=p["C"], max_iter=p["max_iter"], seed=self.seed)
-            tokens = ds["tokens"]
-            if sample_weight is not None:
-                sample_weight = np.repeat(np.asarray(sample_weight, dtype=np.float64), [len(t) for t in tokens])
-            self.model_.fit(tokens, ds["upos"], sample_weight=sample_weight)
+            self.model_ = FeatureTagger(C=p["C"], max_iter=p["max_iter"], random_state=self.seed)
+            self.model_.fit(ds["tokens"], ds["upos"], sample_weight=sample_weight)
 
     def predict(self, ds: datasets.Dataset) -> list:
         if self.task == "sentiment":
@@ -44,6 +40,8 @@ class _ClassicalModel(Method):
         return self.model_.predict(ds["tokens"])
 
     def _save(self, directory: Path) -> None:
+        """The model's own files: ``classifier.json`` + ``classifier.npz`` (sentiment) or
+        ``tagger.json`` + ``tagger.npz`` (POS)."""
         self.model_.save(directory)
 
     def _load(self, directory: Path) -> None:

@@ -1,5 +1,4 @@
-"""Registered transformer methods: ``lora``, ``lora-dapt``, ``full-ft`` and ``lora-dann`` (for POS
-and sentiment), and the shallow ``dann`` (sentiment).
+"""Registered transformer methods: ``lora``, ``lora-dapt`` and ``full-ft`` (for POS and sentiment).
 
 * ``lora`` -- a LoRA adapter (Hu et al. 2022) + classification head trained on the labeled
   source, applied to the target (zero-shot across domains or, with a multilingual encoder such as
@@ -9,24 +8,24 @@ and sentiment), and the shallow ``dann`` (sentiment).
   sentiment: words frequent in both domains ranked by mutual information with the source label,
   as in PERL, Ben-David et al. 2020); merged; then ``lora``.
 * ``full-ft`` -- every weight trained (the comparison).
-The adversarial methods (``lora-dann``, ``dann``) are in :mod:`nlpta.methods.adversarial`.
 
-* (moved) ``lora-dann`` -- ``lora`` trained domain-adversarially (DANN, Ganin et al. 2016): a domain
-  classifier behind a gradient reversal layer beside the task head, on the [CLS] (or mean-pooled)
-  representation for sentiment and on every word's representation for POS, fed labeled source
-  batches and as many unlabeled target rows (``max_unlabeled``, a seeded sample of the task's
-  ``unlabeled`` rows); the reversal coefficient rises as ``lambda_max * (2 / (1 + exp(-gamma p)) - 1)``.
-* ``dann`` -- the shallow DANN of Ganin et al. 2016's Amazon experiment over the 5,000 most
-  frequent uni+bigrams (tf-idf or binary), 50 sigmoid hidden units
-  (:class:`nlpta.finetune.dann.ShallowDANN`); ``adversarial: false`` is the plain network.
+The adversarial ``lora-dann`` (and the shallow ``dann``) are in :mod:`nlpta.methods.adversarial`.
 
 ``few_shot: true`` adds the task's ``target_labeled`` rows to the training rows. ``max_examples``
 caps the labeled source rows (a seeded sample), ``max_steps`` the optimiser steps,
-``max_length`` the subwords per input: the knobs for quick runs.
+``max_length`` the subwords per input: the knobs for quick runs. ``r``, ``alpha``, ``dropout`` and
+``targets`` build the peft ``LoraConfig`` (``r``, ``lora_alpha``, ``lora_dropout``,
+``target_modules``).
+
+A fitted method saves (:meth:`~nlpta.methods.registry.Method.save`) the model folder of
+:meth:`nlpta.finetune.model.AdapterModel.save_pretrained` -- loadable with plain peft +
+transformers -- plus ``train_info.json`` and ``method.json``; :func:`nlpta.load_model` reads it back.
 """
 
 from __future__ import annotations
 
+import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -53,16 +52,49 @@ def _defaults(extra: dict | None = None, **over) -> dict[str, dict[str, Any]]:
     return {k: {**_COMMON, **v, **over, **(extra or {})} for k, v in _TASK.items()}
 
 
+def select_pivot_words(source_texts: Sequence[str], source_labels: Sequence[int], target_texts: Sequence[str],
+                       n: int = 100, min_count: int = 10) -> list[str]:
+    """PERL's pivots (Ben-David et al. 2020) for masking: lower-cased whitespace words occurring in
+    at least ``min_count`` documents of both the source and the target, the ``n`` with the highest
+    mutual information between the word's presence and the source label (SCL-MI, Blitzer et al.
+    2007), best first (ties alphabetical). Returns the words.
+
+    The counting and ranking are :func:`nlpta.pivots.selection.select_pivots` (``criterion="mi"``)
+    over binary document-word columns; the words are the units the masked-LM collator masks
+    (:func:`nlpta.finetune.encode.split_words`, compared lower-cased), not scikit-learn's default
+    ``\\b\\w\\w+\\b`` tokens or n-grams.
+
+    Raises:
+        NlptaError: no word occurs in ``min_count`` documents of both domains.
+    """
+    from sklearn.feature_extraction.text import CountVectorizer
+
+    from ..finetune.encode import split_words
+    from ..pivots.selection import select_pivots
+
+    vec = CountVectorizer(tokenizer=split_words, lowercase=True, token_pattern=None, binary=True)
+    vec.fit(list(source_texts) + list(target_texts))  # columns in alphabetical order: stable ties
+    Xs, Xt = vec.transform(list(source_texts)), vec.transform(list(target_texts))
+    idx, _, _, _ = select_pivots(Xs, Xt, list(source_labels), n_pivots=n, min_count=min_count, criterion="mi")
+    words = vec.get_feature_names_out()
+    return [str(words[i]) for i in idx]
 
 
 class _Transformer(Method):
-    """Shared fit/predict/save for the transformer methods."""
+    """Shared fit/predict/save/load for the transformer methods."""
 
     full_ft: ClassVar[bool] = False
     dapt: ClassVar[bool] = False
 
-    def _model(self):
+    def _model_class(self):
         from ..finetune.model import AdapterModel
+
+        return AdapterModel
+
+    def _model_kwargs(self) -> dict[str, Any]:
+        """The :class:`~nlpta.finetune.model.AdapterModel` arguments these parameters give."""
+        from peft import LoraConfig
+
         from ..finetune.trainer import TrainConfig
 
         p = self.params
@@ -70,9 +102,14 @@ class _Transformer(Method):
                           warmup_ratio=p["warmup_ratio"], weight_decay=p["weight_decay"], seed=self.seed,
                           checkpoint_dir=p["checkpoint_dir"], checkpoint_every=p["checkpoint_every"],
                           desc=f"{self.name} {self.task}", report_dir=p["report_dir"])
-        return AdapterModel(self.task, model=p["model"], method="full-ft" if self.full_ft else "lora", r=p["r"],
-                            alpha=p["alpha"], dropout=p["dropout"], targets=p["targets"],
-                            max_length=p["max_length"], train=cfg, eval_batch_size=p["eval_batch_size"])
+        lora = None if self.full_ft else LoraConfig(r=int(p["r"]), lora_alpha=p["alpha"], lora_dropout=float(p["dropout"]),
+                                                    target_modules=list(p["targets"]))
+        return {"kind": self.task, "model": p["model"], "method": "full-ft" if self.full_ft else "lora",
+                "lora_config": lora, "max_length": p["max_length"], "train": cfg,
+                "eval_batch_size": p["eval_batch_size"]}
+
+    def _model(self):
+        return self._model_class()(**self._model_kwargs())
 
     def _train_rows(self, task: TransferTask) -> datasets.Dataset:
         """The labeled training rows: a ``max_examples`` sample of the source (+ ``target_labeled``
@@ -97,7 +134,7 @@ class _Transformer(Method):
         return self
 
     def _dapt(self, task: TransferTask, train_ds: datasets.Dataset) -> None:
-        from ..finetune.encode import select_pivots, split_words
+        from ..finetune.encode import split_words
         from ..finetune.trainer import TrainConfig
 
         p = self.params
@@ -111,7 +148,7 @@ class _Transformer(Method):
             if self.task != "sentiment":
                 raise NlptaError("pivots: auto ranks words by mutual information with a document label, "
                                  "so it needs a sentiment task; give a list of pivot words for POS", code="E304")
-            pivots = select_pivots(train_ds["text"], train_ds["label"], unl["text"], n=p["n_pivots"])
+            pivots = select_pivot_words(train_ds["text"], train_ds["label"], unl["text"], n=p["n_pivots"])
         elif pivots is not None and not (isinstance(pivots, list) and all(isinstance(w, str) for w in pivots)):
             raise NlptaError("pivots must be null, 'auto' or a list of words", code="E304")
         cfg = TrainConfig(lr=p["dapt_lr"], epochs=p["dapt_epochs"], batch_size=p["batch_size"],
@@ -125,11 +162,16 @@ class _Transformer(Method):
     def predict(self, ds: datasets.Dataset) -> list:
         return self.model_.predict(ds)
 
-    def save(self, directory: str | Path) -> None:
+    def _save(self, directory: Path) -> None:
         from ..io import atomic_write_json
 
-        self.model_.save(directory)
-        atomic_write_json(Path(directory) / "train_info.json", self.info_)
+        self.model_.save_pretrained(directory)
+        atomic_write_json(directory / "train_info.json", self.info_)
+
+    def _load(self, directory: Path) -> None:
+        self.model_ = self._model_class().from_pretrained(directory, eval_batch_size=self.params["eval_batch_size"])
+        info = directory / "train_info.json"
+        self.info_ = json.loads(info.read_text(encoding="utf-8")) if info.exists() else {}
 
 
 @register("lora")

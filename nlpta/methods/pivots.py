@@ -1,17 +1,23 @@
-"""Registry adapters: ``scl``, ``scl-mi``, ``sfa`` (sentiment; ``scl`` also POS) and ``cl-scl``.
+"""Registry adapters: ``scl``, ``scl-mi``, ``sfa`` (sentiment; ``scl`` also POS), ``cl-scl`` and
+``dict-translate``.
 
 Sentiment (Blitzer et al. 2007 setting): the pivot transformer is fitted on binary uni+bigram
-counts of the source train texts and the target unlabeled texts (SCL's pivot predictors train on
-the unlabeled rows only, ``labeled_rows=False``: the labeled reviews are then projected out of
-sample, like the test reviews; ``source_unlabeled=True`` adds the source corpus's unlabeled split
-to those rows); the classifier is the ``none``
-baseline's -- tf-idf uni+bigram logistic regression, vectorizer fitted on the source -- reading
-``[tfidf(x), scale * projection(x)]``, with C chosen by stratified 5-fold CV on the source (the
-fair comparison with ``none``, which picks C the same way). The projection's scale is fixed a
-priori at 1 (its rows' mean l2 norm equals the tf-idf rows' norm), not tuned: source CV
-prefers ever smaller scales (the projection does not help in-domain), so it cannot choose it;
-``scales`` with several values makes CV choose anyway. At most ``max_unlabeled`` (4,000, a seeded
-sample) target reviews are used: the pivot predictors' cost grows with the cube of the rows.
+counts of the source train texts and the target unlabeled texts, stacked, with ``sample_domain``
+(+1 source, -1 target; SCL's pivot predictors train on the unlabeled rows only, ``labeled_rows=False``
+as the estimator's default: the labeled reviews are then projected out of sample, like the test
+reviews; ``source_unlabeled=True`` adds the source corpus's unlabeled split to those rows, as
+source rows labeled -1); the classifier is the ``none`` baseline's -- tf-idf uni+bigram logistic
+regression, vectorizer fitted on the source -- reading ``[tfidf(x), scale * projection(x)]``,
+with C chosen by stratified 5-fold CV on the source (the fair comparison with ``none``, which picks
+C the same way). The projection's scale is fixed a priori at 1 (its rows' mean l2 norm equals the
+tf-idf rows' norm), not tuned: source CV prefers ever smaller scales (the projection does not help
+in-domain), so it cannot choose it; ``scales`` with several values makes CV choose anyway. At most
+``max_unlabeled`` (4,000, a seeded sample) target reviews are used: the pivot predictors' cost
+grows with the cube of the rows.
+
+A fitted method carries everything it predicts with (vectorizers, transformer, classifier) and
+saves it as JSON + ``.npz`` (:meth:`Method.save`, :func:`nlpta.load_model`); nothing is shared
+between method objects.
 """
 
 from __future__ import annotations
@@ -29,10 +35,13 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
 
 from .. import data
+from .._sampling import sample_indices
 from ..errors import NlptaError, NotFittedError
 from ..io import atomic_write_json
 from ..models.classical import BowSentimentClassifier, FeatureTagger, sentence_features
 from ..pivots.base import PivotTransformer
+from ..pivots.clscl import CLSCL
+from ..pivots.lexicon import load_dictionary, muse_path, word_tokenizer
 from ..pivots.scl import SCL
 from ..pivots.sfa import SFA
 from ..tasks import TransferTask
@@ -42,12 +51,33 @@ _SENTI_COMMON: dict[str, Any] = {"ngram_range": [1, 2], "min_df": 3, "Cs": [0.1,
                                  "scales": [1.0], "cv": 5, "max_unlabeled": 4000}
 
 
-def sample_texts(texts: list[str], limit: int | None, seed: int) -> list[str]:
-    """A seeded sample of ``limit`` texts (all of them if ``limit`` is None or not smaller)."""
-    if limit is None or limit >= len(texts):
-        return list(texts)
-    idx = np.sort(np.random.default_rng(seed).permutation(len(texts))[:limit])
-    return [texts[i] for i in idx]
+def _sample(items: list, limit: int | None, seed: int) -> list:
+    """The items at :func:`nlpta._sampling.sample_indices` (a seeded sample, original order)."""
+    return [items[i] for i in sample_indices(len(items), limit, seed)]
+
+
+def _stack(*blocks: tuple[sp.spmatrix, int, np.ndarray | None]) -> tuple[sp.csr_matrix, np.ndarray, np.ndarray]:
+    """Stack ``(rows, domain, labels or None)`` blocks into SKADA's ``(X, y, sample_domain)``:
+    rows without labels get ``y = -1``."""
+    blocks = tuple(b for b in blocks if b[0] is not None and b[0].shape[0])
+    X = sp.vstack([b[0] for b in blocks], format="csr")
+    y = np.concatenate([np.asarray(b[2], dtype=np.int64) if b[2] is not None else np.full(b[0].shape[0], -1)
+                        for b in blocks])
+    sd = np.concatenate([np.full(b[0].shape[0], b[1], dtype=np.int64) for b in blocks])
+    return X, y, sd
+
+
+def _save_arrays(path: Path, **arrays) -> None:
+    tmp = path.with_name(f".{path.stem}.tmp.npz")
+    np.savez_compressed(tmp, **arrays)
+    tmp.replace(path)
+
+
+def _logreg(arr) -> LogisticRegression:
+    """A fitted LogisticRegression rebuilt from its saved ``coef``, ``intercept``, ``classes``."""
+    clf = LogisticRegression()
+    clf.coef_, clf.intercept_, clf.classes_ = arr["coef"], arr["intercept"], arr["classes"]
+    return clf
 
 
 def cv_select(blocks: list[sp.spmatrix | np.ndarray], Z: np.ndarray, y: np.ndarray, Cs, scales, folds: int,
@@ -66,9 +96,6 @@ def cv_select(blocks: list[sp.spmatrix | np.ndarray], Z: np.ndarray, y: np.ndarr
             if acc > best[0] + 1e-12:
                 best = (acc, a, C)
     return best[1], best[2], scores
-
-
-_VECTORS: dict[str, Any] = {}
 
 
 class _PivotSentiment(Method):
@@ -92,41 +119,41 @@ class _PivotSentiment(Method):
         kw = {k: self.params[k] for k in self.transformer_params}
         return self.transformer(**kw, concat=False, feature_names=list(names), random_state=self.seed)
 
+    def _counts(self) -> CountVectorizer:
+        p = self.params
+        return CountVectorizer(ngram_range=tuple(p["ngram_range"]), min_df=p["min_df"], binary=True, lowercase=True,
+                               dtype=np.float64)
+
+    def _tfidf(self):
+        return BowSentimentClassifier(ngram_range=tuple(self.params["ngram_range"]))._vectorizer()
+
     def fit(self, task: TransferTask) -> _PivotSentiment:
         if task.unlabeled is None:
             raise NlptaError(f"method {self.name!r} needs target unlabeled text: add `unlabeled:` to the task "
                              "(e.g. {corpus: mdsd:kitchen, split: unlabeled})", code="E306")
         p = self.params
         texts, y = list(task.source["text"]), np.asarray(task.source["label"])
-        src_unl_name = self._source_unlabeled(task)
-        key = (id(task), texts[0], len(texts), len(task.unlabeled), tuple(p["ngram_range"]), p["min_df"],
-               p["max_unlabeled"], self.seed, src_unl_name)
-        if _VECTORS.get("key") != key:  # the features of the last task, shared by methods run one after another
-            unl = sample_texts(list(task.unlabeled["text"]), p["max_unlabeled"], self.seed)
-            sunl = []
-            if src_unl_name:
-                sunl = sample_texts(list(data.load(src_unl_name, split="unlabeled")["text"]), p["max_unlabeled"],
-                                    self.seed)
-            counts = CountVectorizer(ngram_range=tuple(p["ngram_range"]), min_df=p["min_df"], binary=True,
-                                     lowercase=True, dtype=np.float64)
-            C = counts.fit_transform(texts + unl + sunl).tocsr()
-            tfidf = BowSentimentClassifier(ngram_range=tuple(p["ngram_range"]))._vectorizer()
-            _VECTORS.update(key=key, counts=counts, C=C, tfidf=tfidf, T=tfidf.fit_transform(texts), n_unl=len(unl),
-                            n_sunl=len(sunl))
-        self.counts_, C, self.tfidf_, T = _VECTORS["counts"], _VECTORS["C"], _VECTORS["tfidf"], _VECTORS["T"]
-        n, nu = len(texts), _VECTORS["n_unl"]
-        Xs, Xu, Xsu = C[:n], C[n : n + nu], (C[n + nu :] if _VECTORS["n_sunl"] else None)
+        unl = _sample(list(task.unlabeled["text"]), p["max_unlabeled"], self.seed)
+        sunl: list[str] = []
+        if src_unl_name := self._source_unlabeled(task):
+            sunl = _sample(list(data.load(src_unl_name, split="unlabeled")["text"]), p["max_unlabeled"], self.seed)
+        self.counts_ = self._counts()
+        C = self.counts_.fit_transform(texts + unl + sunl).tocsr()
+        self.tfidf_ = self._tfidf()
+        T = self.tfidf_.fit_transform(texts)
+        n, nu = len(texts), len(unl)
+        X, yy, sd = _stack((C[:n], 1, y), (C[n : n + nu], -1, None), (C[n + nu :], 1, None))
         self.transformer_ = self._make_transformer(self.counts_.get_feature_names_out())
-        Z = self.transformer_.fit(Xs, y, X_target_unlabeled=Xu, **({"X_source_unlabeled": Xsu} if Xsu is not None else {})
-                                  ).transform(Xs)
+        self.transformer_.fit(X, yy, sample_domain=sd)
+        Z = self.transformer_.transform(C[:n])
         self.scale_, self.C_, self.cv_scores_ = cv_select([T], Z, y, p["Cs"], p["scales"], p["cv"], self.seed)
         X = sp.hstack([T, sp.csr_matrix(self.scale_ * Z)], format="csr")
         self.clf_ = LogisticRegression(C=self.C_, solver="liblinear", max_iter=2000, random_state=self.seed).fit(X, y)
-        self.n_unlabeled_ = _VECTORS["n_unl"]
+        self.n_unlabeled_ = nu
         return self
 
     def features(self, texts: list[str]) -> sp.csr_matrix:
-        """``[tfidf(x), scale * projection(x)]`` for raw texts."""
+        """Return ``[tfidf(x), scale * projection(x)]`` for raw texts."""
         if not hasattr(self, "clf_"):
             raise NotFittedError(f"method {self.name!r} is not fitted; call fit() first")
         Z = self.transformer_.transform(self.counts_.transform(texts))
@@ -135,43 +162,31 @@ class _PivotSentiment(Method):
     def predict(self, ds: datasets.Dataset) -> list:
         return [int(x) for x in self.clf_.predict(self.features(list(ds["text"])))]
 
-    def save(self, directory: str | Path) -> None:
-        """Transformer files + ``pivot_method.json`` (vocabularies, C, scale) + ``pivot_method.npz``."""
+    def _save(self, directory: Path) -> None:
+        """The transformer's files + ``pivot_method.json`` (tf-idf vocabulary, C, scale) +
+        ``pivot_method.npz`` (classifier, idf); the count vocabulary is the transformer's feature names."""
         if not hasattr(self, "clf_"):
             raise NotFittedError(f"method {self.name!r} is not fitted; call fit() first")
-        d = Path(directory)
-        self.transformer_.save(d)
-        cv, tv = self.counts_.vocabulary_, self.tfidf_.vocabulary_
-        atomic_write_json(d / "pivot_method.json", {
-            "method": self.name, "task": self.task, "seed": self.seed, "params": self.params, "C": self.C_,
-            "scale": self.scale_, "cv_scores": self.cv_scores_, "n_unlabeled": self.n_unlabeled_,
-            "count_vocabulary": sorted(cv, key=cv.get), "tfidf_vocabulary": sorted(tv, key=tv.get),
-        })
-        tmp = d / ".pivot_method.tmp.npz"
-        np.savez_compressed(tmp, coef=self.clf_.coef_, intercept=self.clf_.intercept_, classes=self.clf_.classes_,
-                            idf=self.tfidf_.idf_)
-        tmp.replace(d / "pivot_method.npz")
+        self.transformer_.save(directory)
+        tv = self.tfidf_.vocabulary_
+        atomic_write_json(directory / "pivot_method.json", {
+            "C": self.C_, "scale": self.scale_, "cv_scores": self.cv_scores_, "n_unlabeled": self.n_unlabeled_,
+            "tfidf_vocabulary": sorted(tv, key=tv.get)})
+        _save_arrays(directory / "pivot_method.npz", coef=self.clf_.coef_, intercept=self.clf_.intercept_,
+                     classes=self.clf_.classes_, idf=self.tfidf_.idf_)
 
-    @classmethod
-    def load(cls, directory: str | Path) -> _PivotSentiment:
-        """Read a folder written by :meth:`save` (JSON + npz, no pickle)."""
-        d = Path(directory)
-        meta = json.loads((d / "pivot_method.json").read_text(encoding="utf-8"))
-        self = cls(task=meta["task"], seed=meta["seed"], **meta["params"])
-        p = self.params
-        self.counts_ = CountVectorizer(ngram_range=tuple(p["ngram_range"]), binary=True, lowercase=True,
-                                       dtype=np.float64)
-        self.counts_.vocabulary_ = {w: i for i, w in enumerate(meta["count_vocabulary"])}
-        self.tfidf_ = BowSentimentClassifier(ngram_range=tuple(p["ngram_range"]))._vectorizer()
+    def _load(self, directory: Path) -> None:
+        meta = json.loads((directory / "pivot_method.json").read_text(encoding="utf-8"))
+        self.transformer_ = type(self).transformer.load(directory)
+        self.counts_ = self._counts()
+        self.counts_.vocabulary_ = {w: i for i, w in enumerate(self.transformer_.feature_names)}
+        self.tfidf_ = self._tfidf()
         self.tfidf_.vocabulary_ = {w: i for i, w in enumerate(meta["tfidf_vocabulary"])}
-        with np.load(d / "pivot_method.npz", allow_pickle=False) as arr:
+        with np.load(directory / "pivot_method.npz", allow_pickle=False) as arr:
             self.tfidf_.idf_ = arr["idf"]
-            self.clf_ = LogisticRegression()
-            self.clf_.coef_, self.clf_.intercept_, self.clf_.classes_ = arr["coef"], arr["intercept"], arr["classes"]
-        self.transformer_ = cls.transformer.load(d)
+            self.clf_ = _logreg(arr)
         self.C_, self.scale_, self.cv_scores_ = meta["C"], meta["scale"], meta["cv_scores"]
         self.n_unlabeled_ = meta["n_unlabeled"]
-        return self
 
 
 _SCL_SENTI = {**_SENTI_COMMON, "n_pivots": 1000, "h": 50, "min_count": 10, "alpha": 1.0, "solver": "auto",
@@ -184,16 +199,12 @@ class SCLMISentiment(_PivotSentiment):
     label, 1000 pivots, h = 50; see :class:`nlpta.pivots.SCL`."""
 
     defaults: ClassVar[dict[str, dict[str, Any]]] = {"sentiment": {**_SCL_SENTI, "pivot_criterion": "mi"}}
-    transformer_params = ("n_pivots", "h", "min_count", "alpha", "solver", "pivot_criterion")
-
-    def _make_transformer(self, names: np.ndarray) -> PivotTransformer:
-        tr = super()._make_transformer(names)
-        return tr.set_params(labeled_rows=self.params["labeled_rows"])
+    transformer_params = ("n_pivots", "h", "min_count", "alpha", "solver", "pivot_criterion", "labeled_rows")
 
 
 @register("sfa")
 class SFASentiment(_PivotSentiment):
-    """Spectral feature alignment (Pan et al. 2010); see :class:`nlpta.pivots.SFA`."""
+    """Spectral feature alignment (Pan, Ni, Sun, Yang & Chen 2010); see :class:`nlpta.pivots.SFA`."""
 
     defaults: ClassVar[dict[str, dict[str, Any]]] = {
         "sentiment": {**_SENTI_COMMON, "n_pivots": 500, "h": 100, "min_count": 10, "pivot_criterion": "domain-mi"}}
@@ -201,12 +212,17 @@ class SFASentiment(_PivotSentiment):
     transformer_params = ("n_pivots", "h", "min_count", "pivot_criterion")
 
 
+_CONTEXT = ("w-1=", "w+1=", "w-2=", "w+2=")
+_NEIGHBOUR = ("w-", "w+", "s3-", "s3+", "w0w")
+
+
 @register("scl")
 class SCLMethod(_PivotSentiment):
     """SCL (Blitzer, McDonald & Pereira 2006). Sentiment: pivots ranked by frequency in both
     domains. POS: pivots are frequent context features (the words at -2..+2) shared by both domains,
     predicted from each token's own features (word, affixes, shape) on source and target unlabeled
-    tokens; the tagger of ``none`` gets the scaled projection as extra features."""
+    tokens (the source tags are not read: every token is an unlabeled row); the tagger of ``none``
+    gets the scaled projection as extra features."""
 
     tasks: ClassVar[tuple[str, ...]] = ("pos", "sentiment")
     defaults: ClassVar[dict[str, dict[str, Any]]] = {
@@ -214,11 +230,7 @@ class SCLMethod(_PivotSentiment):
         "pos": {"n_pivots": 500, "h": 25, "min_count": 10, "alpha": 1.0, "rank": 300, "scale": 1.0,
                 "max_unlabeled": None, "C": 5.0, "max_iter": 300},
     }
-    transformer_params = ("n_pivots", "h", "min_count", "alpha", "solver", "pivot_criterion")
-
-    def _make_transformer(self, names: np.ndarray) -> PivotTransformer:
-        tr = super()._make_transformer(names)
-        return tr.set_params(labeled_rows=self.params["labeled_rows"])
+    transformer_params = ("n_pivots", "h", "min_count", "alpha", "solver", "pivot_criterion", "labeled_rows")
 
     def fit(self, task: TransferTask) -> SCLMethod:
         if self.task == "sentiment":
@@ -227,10 +239,7 @@ class SCLMethod(_PivotSentiment):
             raise NlptaError("method 'scl' needs target unlabeled sentences: add `unlabeled:` to the task "
                              "(e.g. {corpus: ud:en_ewt, split: train, domain: reviews, labeled: false})", code="E306")
         p = self.params
-        unl = list(task.unlabeled["tokens"])
-        if p["max_unlabeled"] is not None and p["max_unlabeled"] < len(unl):
-            keep = np.sort(np.random.default_rng(self.seed).permutation(len(unl))[: p["max_unlabeled"]])
-            unl = [unl[i] for i in keep]
+        unl = _sample(list(task.unlabeled["tokens"]), p["max_unlabeled"], self.seed)
         src = list(task.source["tokens"])
         self.dv_ = DictVectorizer(dtype=np.float32).fit(sentence_features(src + unl))
         names = self.dv_.feature_names_
@@ -239,15 +248,17 @@ class SCLMethod(_PivotSentiment):
         self.transformer_ = SCL(n_pivots=p["n_pivots"], h=p["h"], min_count=p["min_count"], alpha=p["alpha"],
                                 rank=p["rank"], scale=p["scale"], concat=False, feature_names=list(names),
                                 allowed_pivots=context, input_mask=own, random_state=self.seed)
-        self.transformer_.fit(self.dv_.transform(sentence_features(src)), None,
-                              X_target_unlabeled=self.dv_.transform(sentence_features(unl)))
-        self.tagger_ = FeatureTagger(C=p["C"], max_iter=p["max_iter"], seed=self.seed, extra_features=self.extra_features)
+        X, _, sd = _stack((self.dv_.transform(sentence_features(src)), 1, None),
+                          (self.dv_.transform(sentence_features(unl)), -1, None))
+        self.transformer_.fit(X, None, sample_domain=sd)
+        self.tagger_ = FeatureTagger(C=p["C"], max_iter=p["max_iter"], random_state=self.seed,
+                                     extra_features=self.extra_features)
         self.tagger_.fit(src, list(task.source["upos"]))
         self.n_unlabeled_ = len(unl)
         return self
 
     def extra_features(self, sentences) -> np.ndarray:
-        """The scaled SCL projection of each token's own features (one row per token)."""
+        """Return the scaled SCL projection of each token's own features (one row per token)."""
         return self.transformer_.transform(self.dv_.transform(sentence_features(sentences)))
 
     def predict(self, ds: datasets.Dataset) -> list:
@@ -257,19 +268,28 @@ class SCLMethod(_PivotSentiment):
             raise NotFittedError("method 'scl' is not fitted; call fit() first")
         return self.tagger_.predict(list(ds["tokens"]))
 
-    def save(self, directory: str | Path) -> None:
+    def _save(self, directory: Path) -> None:
+        """Sentiment: see :class:`_PivotSentiment`. POS: ``scl.json/npz`` (the token features are
+        its feature names), ``tagger.json/npz`` and ``pivot_method.json``."""
         if self.task == "sentiment":
-            return super().save(directory)
-        d = Path(directory)
-        self.transformer_.save(d)
-        self.tagger_.save(d)
-        atomic_write_json(d / "pivot_method.json", {"method": self.name, "task": self.task, "seed": self.seed,
-                                                    "params": self.params, "features": self.dv_.feature_names_})
+            return super()._save(directory)
+        if not hasattr(self, "tagger_"):
+            raise NotFittedError("method 'scl' is not fitted; call fit() first")
+        self.transformer_.save(directory)
+        self.tagger_.save(directory)
+        atomic_write_json(directory / "pivot_method.json", {"n_unlabeled": self.n_unlabeled_})
         return None
 
-
-_CONTEXT = ("w-1=", "w+1=", "w-2=", "w+2=")
-_NEIGHBOUR = ("w-", "w+", "s3-", "s3+", "w0w")
+    def _load(self, directory: Path) -> None:
+        if self.task == "sentiment":
+            return super()._load(directory)
+        self.transformer_ = SCL.load(directory)
+        names = list(self.transformer_.feature_names)
+        self.dv_ = DictVectorizer(dtype=np.float32)
+        self.dv_.feature_names_, self.dv_.vocabulary_ = names, {f: i for i, f in enumerate(names)}
+        self.tagger_ = FeatureTagger.load(directory, extra_features=self.extra_features)
+        self.n_unlabeled_ = json.loads((directory / "pivot_method.json").read_text(encoding="utf-8"))["n_unlabeled"]
+        return None
 
 
 # ------------------------------------------------------------------------------ cross-language
@@ -281,16 +301,27 @@ def _target_lang(task: TransferTask) -> str:
 
 
 class _Bilingual:
-    """Two tokenizers over one vocabulary: ``en:word`` and ``<lang>:word`` columns."""
+    """Two tokenizers over one vocabulary: ``en:word`` and ``<lang>:word`` columns.
 
-    def __init__(self, lang: str, dictionary: str | None) -> None:
-        from ..pivots.lexicon import load_dictionary, muse_path, word_tokenizer
+    Args:
+        lang: the target language.
+        tokenizer_words: the target-language words a Japanese tokenizer matches (longest match);
+            unused for languages written with spaces.
+    """
 
+    def __init__(self, lang: str, tokenizer_words: list[str]) -> None:
         self.lang = "ja" if lang == "jp" else lang
-        self.dictionary = dictionary
-        self.pairs_ = load_dictionary(dictionary or muse_path("en", self.lang))
-        self.tok = {"en": word_tokenizer("en"),
-                    self.lang: word_tokenizer(self.lang, [t for _, t in self.pairs_])}
+        self.tokenizer_words = tokenizer_words
+        self.tok = {"en": word_tokenizer("en"), self.lang: word_tokenizer(self.lang, tokenizer_words)}
+
+    @classmethod
+    def from_dictionary(cls, lang: str, dictionary: str | None) -> _Bilingual:
+        """Read the dictionary (MUSE ``en-<lang>`` when None); its pairs are ``pairs_``."""
+        lang = "ja" if lang == "jp" else lang
+        pairs = load_dictionary(dictionary or muse_path("en", lang))
+        self = cls(lang, sorted({t for _, t in pairs}) if lang == "ja" else [])
+        self.pairs_ = pairs
+        return self
 
     def analyzer(self, lang: str):
         tok = self.tok[lang]
@@ -331,26 +362,23 @@ class CrossLanguageSCL(Method):
         "source_unlabeled": [], "target_unlabeled": [], "labeled_rows": True, "solver": "auto"}}
 
     def fit(self, task: TransferTask) -> CrossLanguageSCL:
-        from ..pivots.clscl import CLSCL
-
         if task.unlabeled is None:
             raise NlptaError("method 'cl-scl' needs target-language unlabeled text: add `unlabeled:` to the task "
                              "(e.g. {corpus: webis:de/books, split: train, labeled: false})", code="E306")
         p = self.params
         self.lang_ = _target_lang(task)
         en, y = list(task.source["text"]), np.asarray(task.source["label"])
-        tgt = list(task.unlabeled["text"]) + _texts_of(p["target_unlabeled"])
-        tgt = sample_texts(tgt, p["max_unlabeled"], self.seed)
+        tgt = _sample(list(task.unlabeled["text"]) + _texts_of(p["target_unlabeled"]), p["max_unlabeled"], self.seed)
         more = _texts_of(p["source_unlabeled"])
-        self.bi_ = _Bilingual(self.lang_, p["dictionary"]).fit(en + more, tgt, p["min_df"])
+        self.bi_ = _Bilingual.from_dictionary(self.lang_, p["dictionary"]).fit(en + more, tgt, p["min_df"])
         names = sorted(self.bi_.vocabulary_, key=self.bi_.vocabulary_.get)
-        Xs, Xt = self.bi_.transform(en, "en"), self.bi_.transform(tgt, self.lang_)
-        Xmore = self.bi_.transform(more, "en") if more else None
+        Xs = self.bi_.transform(en, "en")
+        X, yy, sd = _stack((Xs, 1, y), (self.bi_.transform(tgt, self.lang_), -1, None),
+                           (self.bi_.transform(more, "en") if more else None, 1, None))
         self.transformer_ = CLSCL(pairs=self.bi_.column_pairs(), n_pivots=p["n_pivots"], h=p["h"],
                                   min_count=p["min_count"], alpha=p["alpha"], pivot_criterion=p["pivot_criterion"],
                                   solver=p["solver"], feature_names=names, labeled_rows=p["labeled_rows"] or not more,
-                                  random_state=self.seed).fit(Xs, y, X_target_unlabeled=Xt,
-                                                                                    X_source_unlabeled=Xmore)
+                                  random_state=self.seed).fit(X, yy, sample_domain=sd)
         Z = self.transformer_.transform(Xs)
         _, self.C_, self.cv_scores_ = cv_select([], Z, y, p["Cs"], [1.0], p["cv"], self.seed)
         self.clf_ = LogisticRegression(C=self.C_, solver="liblinear", max_iter=2000, random_state=self.seed).fit(Z, y)
@@ -363,13 +391,27 @@ class CrossLanguageSCL(Method):
         lang = _target_lang_of(ds, self.lang_)
         return [int(x) for x in self.clf_.predict(self.transformer_.transform(self.bi_.transform(list(ds["text"]), lang)))]
 
-    def save(self, directory: str | Path) -> None:
-        d = Path(directory)
-        self.transformer_.save(d)
-        v = self.bi_.vocabulary_
-        atomic_write_json(d / "cl_scl.json", {
-            "method": self.name, "seed": self.seed, "params": self.params, "lang": self.lang_, "C": self.C_,
-            "vocabulary": sorted(v, key=v.get), "coef": self.clf_.coef_, "intercept": self.clf_.intercept_})
+    def _save(self, directory: Path) -> None:
+        """``clscl.json/npz`` (its feature names are the bilingual vocabulary), ``cl_scl.json``
+        (language, C, the Japanese tokenizer's words) and ``cl_scl.npz`` (the classifier)."""
+        if not hasattr(self, "clf_"):
+            raise NotFittedError("method 'cl-scl' is not fitted; call fit() first")
+        self.transformer_.save(directory)
+        atomic_write_json(directory / "cl_scl.json", {
+            "lang": self.lang_, "C": self.C_, "cv_scores": self.cv_scores_, "n_unlabeled": self.n_unlabeled_,
+            "tokenizer_words": self.bi_.tokenizer_words})
+        _save_arrays(directory / "cl_scl.npz", coef=self.clf_.coef_, intercept=self.clf_.intercept_,
+                     classes=self.clf_.classes_)
+
+    def _load(self, directory: Path) -> None:
+        meta = json.loads((directory / "cl_scl.json").read_text(encoding="utf-8"))
+        self.transformer_ = CLSCL.load(directory)
+        self.lang_, self.C_, self.cv_scores_ = meta["lang"], meta["C"], meta["cv_scores"]
+        self.n_unlabeled_ = meta["n_unlabeled"]
+        self.bi_ = _Bilingual(self.lang_, meta["tokenizer_words"])
+        self.bi_.vocabulary_ = {w: i for i, w in enumerate(self.transformer_.feature_names)}
+        with np.load(directory / "cl_scl.npz", allow_pickle=False) as arr:
+            self.clf_ = _logreg(arr)
 
 
 def _texts_of(names: list[str]) -> list[str]:
@@ -389,16 +431,14 @@ def _target_lang_of(ds: datasets.Dataset, default: str) -> str:
 @register("dict-translate")
 class DictionaryTranslation(Method):
     """Cross-language baseline: the ``none`` classifier trained on English, applied to target-language
-    reviews translated word by word with a bilingual dictionary (MUSE ``<lang>-en``, first listed
-    translation; words without an entry are dropped)."""
+    reviews translated word by word with a bilingual dictionary (MUSE ``<lang>-en``, Conneau et al.
+    2018; first listed translation; words without an entry are dropped)."""
 
     tasks: ClassVar[tuple[str, ...]] = ("sentiment",)
     defaults: ClassVar[dict[str, dict[str, Any]]] = {"sentiment": {
         "dictionary": None, "ngram_range": [1, 2], "Cs": [0.1, 1.0, 10.0, 100.0], "cv": 5}}
 
     def fit(self, task: TransferTask) -> DictionaryTranslation:
-        from ..pivots.lexicon import load_dictionary, muse_path, word_tokenizer
-
         p = self.params
         self.lang_ = "ja" if (lang := _target_lang(task)) == "jp" else lang
         pairs = load_dictionary(p["dictionary"] or muse_path(self.lang_, "en"))
@@ -407,11 +447,11 @@ class DictionaryTranslation(Method):
             self.table_.setdefault(a, b)
         self.tok_ = word_tokenizer(self.lang_, self.table_)
         self.model_ = BowSentimentClassifier(ngram_range=tuple(p["ngram_range"]), Cs=tuple(p["Cs"]), cv=p["cv"],
-                                             seed=self.seed).fit(list(task.source["text"]), task.source["label"])
+                                             random_state=self.seed).fit(list(task.source["text"]), task.source["label"])
         return self
 
     def translate(self, text: str) -> str:
-        """The text's words replaced by their dictionary translation (unknown words dropped)."""
+        """Return the text's words replaced by their dictionary translation (unknown words dropped)."""
         return " ".join(self.table_[w] for w in self.tok_(text) if w in self.table_)
 
     def predict(self, ds: datasets.Dataset) -> list:
@@ -419,7 +459,15 @@ class DictionaryTranslation(Method):
             raise NotFittedError("method 'dict-translate' is not fitted; call fit() first")
         return [int(x) for x in self.model_.predict([self.translate(t) for t in ds["text"]])]
 
-    def save(self, directory: str | Path) -> None:
-        d = Path(directory)
-        self.model_.save(d)
-        atomic_write_json(d / "dictionary.json", {"lang": self.lang_, "table": self.table_})
+    def _save(self, directory: Path) -> None:
+        """``classifier.json/npz`` (the English classifier) and ``dictionary.json`` (language, table)."""
+        if not hasattr(self, "model_"):
+            raise NotFittedError("method 'dict-translate' is not fitted; call fit() first")
+        self.model_.save(directory)
+        atomic_write_json(directory / "dictionary.json", {"lang": self.lang_, "table": self.table_})
+
+    def _load(self, directory: Path) -> None:
+        meta = json.loads((directory / "dictionary.json").read_text(encoding="utf-8"))
+        self.lang_, self.table_ = meta["lang"], dict(meta["table"])
+        self.tok_ = word_tokenizer(self.lang_, self.table_)
+        self.model_ = BowSentimentClassifier.load(directory)

@@ -24,15 +24,19 @@ proxy A-distance's domain classifier, :func:`nlpta.evaluators.proxy_a_distance`)
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any, ClassVar
 
 import datasets
 import numpy as np
+import scipy.sparse as sp
 
-from ..data import sample_rows
+from .._sampling import sample_rows
 from ..errors import NlptaError
+from ..evaluators import proxy_a_distance
 from ..io import atomic_write_json
+from ..models.classical import BowSentimentClassifier, FeatureTagger
 from ..reweighting.weights import KLIEP, KMM, DomainClassifierWeights, weight_summary
 from ..tasks import TransferTask
 from .baselines import _ClassicalModel
@@ -48,8 +52,6 @@ def _defaults(**extra) -> dict[str, dict[str, Any]]:
 
 def _texts(ds: datasets.Dataset) -> list[str]:
     return [" ".join(t) for t in ds["tokens"]] if "tokens" in ds.column_names else list(ds["text"])
-
-
 
 
 def target_rows(task: TransferTask, max_rows: int | None, seed: int) -> tuple[datasets.Dataset, str]:
@@ -94,7 +96,10 @@ class _Reweighted(_ClassicalModel):
         p = self.params
         tgt, where = target_rows(task, p["max_target"], self.seed)
         Xs, Xt = featurize(_texts(task.source), _texts(tgt), p["features"], self.seed, p["svd_dim"])
-        est = self._estimator().fit(Xs, Xt)
+        # source and target rows in one X, told apart by sample_domain (SKADA style)
+        X = sp.vstack([Xs, Xt]).tocsr() if sp.issparse(Xs) else np.vstack([Xs, Xt])
+        domain = np.r_[np.ones(Xs.shape[0], dtype=int), -np.ones(Xt.shape[0], dtype=int)]
+        est = self._estimator().fit(X, sample_domain=domain)
         self.weights_ = est.weights_
         self.weight_info_ = {**weight_summary(est.weights_), "target_rows": len(tgt), "target_from": where,
                              "features": p["features"]}
@@ -104,10 +109,19 @@ class _Reweighted(_ClassicalModel):
         self._fit_on(task.source, sample_weight=self.weights_)
         return self
 
-    def save(self, directory: str | Path) -> None:
-        super().save(directory)
-        atomic_write_json(Path(directory) / "weights.json", {**self.weight_info_,
-                                                             "weights": [float(w) for w in self.weights_]})
+    def _save(self, directory: Path) -> None:
+        """The model's files and ``weights.json`` (the summary and one weight per source row)."""
+        super()._save(directory)
+        atomic_write_json(directory / "weights.json", {**self.weight_info_,
+                                                       "weights": [float(w) for w in self.weights_]})
+
+    def _load(self, directory: Path) -> None:
+        import json
+
+        super()._load(directory)
+        info = json.loads((directory / "weights.json").read_text(encoding="utf-8"))
+        self.weights_ = np.asarray(info.pop("weights"), dtype=np.float64)
+        self.weight_info_ = info
 
 
 @register("reweight-clf")
@@ -119,7 +133,7 @@ class ReweightClassifier(_Reweighted):
     def _estimator(self):
         p = self.params
         return DomainClassifierWeights(C=p["C_domain"], cv=p["cv_domain"], clip=p["clip"], power=p["power"],
-                                       seed=self.seed)
+                                       random_state=self.seed)
 
 
 @register("kmm")
@@ -130,7 +144,7 @@ class KernelMeanMatching(_Reweighted):
 
     def _estimator(self):
         p = self.params
-        return KMM(sigma=p["sigma"], B=p["B"], eps=p["eps"], clip=p["clip"], power=p["power"], seed=self.seed)
+        return KMM(sigma=p["sigma"], B=p["B"], eps=p["eps"], clip=p["clip"], power=p["power"], random_state=self.seed)
 
 
 @register("kliep")
@@ -141,7 +155,7 @@ class Kliep(_Reweighted):
 
     def _estimator(self):
         p = self.params
-        return KLIEP(sigma=p["sigma"], n_centers=p["n_centers"], clip=p["clip"], power=p["power"], seed=self.seed)
+        return KLIEP(sigma=p["sigma"], n_centers=p["n_centers"], clip=p["clip"], power=p["power"], random_state=self.seed)
 
 
 # ------------------------------------------------------------------------------ multi-source
@@ -154,8 +168,6 @@ def source_similarity(task: TransferTask, max_rows: int, seed: int) -> dict[str,
     Raises:
         NlptaError: the source rows come from a single domain.
     """
-    from ..evaluators.distance import proxy_a_distance
-
     doms = task.source["domain"]
     names = sorted(set(doms))
     if len(names) < 2:
@@ -194,9 +206,17 @@ class _MultiSource(_ClassicalModel):
         self.similarity_ = source_similarity(task, p["max_target"], self.seed)
         self.domain_weights_ = _domain_weights(self.similarity_, p["sharpness"], p["weighting"])
 
-    def _save_sources(self, directory: str | Path) -> None:
-        atomic_write_json(Path(directory) / "sources.json", {"similarity": self.similarity_,
-                                                             "domain_weights": self.domain_weights_})
+    def _save_sources(self, directory: Path, **extra) -> None:
+        atomic_write_json(directory / "sources.json", {"similarity": self.similarity_,
+                                                       "domain_weights": self.domain_weights_, **extra})
+
+    def _load_sources(self, directory: Path) -> dict:
+        import json
+
+        meta = json.loads((directory / "sources.json").read_text(encoding="utf-8"))
+        self.similarity_ = meta["similarity"]
+        self.domain_weights_ = {d: float(w) for d, w in meta["domain_weights"].items()}
+        return meta
 
 
 @register("ms-weighted")
@@ -210,9 +230,20 @@ class MultiSourceWeighted(_MultiSource):
         self._fit_on(task.source, sample_weight=w / w.mean())
         return self
 
-    def save(self, directory: str | Path) -> None:
-        super().save(directory)
+    def _save(self, directory: Path) -> None:
+        """The pooled model's files and ``sources.json`` (similarities and domain weights)."""
+        super()._save(directory)
         self._save_sources(directory)
+
+    def _load(self, directory: Path) -> None:
+        super()._load(directory)
+        self._load_sources(directory)
+
+
+def _folder(name: str, i: int) -> str:
+    """The sub-folder of one source domain's model: ``source-<name>`` when the name is a plain
+    file name, else ``source-<i>``."""
+    return f"source-{name}" if re.fullmatch(r"[A-Za-z0-9_.-]+", name) and name not in (".", "..") else f"source-{i}"
 
 
 @register("ms-ensemble")
@@ -231,7 +262,7 @@ class MultiSourceEnsemble(_MultiSource):
     def _proba(self, model, ds: datasets.Dataset) -> tuple[np.ndarray, list]:
         if self.task == "sentiment":
             return model.predict_proba(ds["text"]), [int(c) for c in model.classes_]
-        return model.clf_.predict_proba(model.featurize(ds["tokens"])), [str(c) for c in model.classes_]
+        return model.predict_proba(ds["tokens"]), [str(c) for c in model.classes_]
 
     def predict(self, ds: datasets.Dataset) -> list:
         if len(ds) == 0:
@@ -253,8 +284,17 @@ class MultiSourceEnsemble(_MultiSource):
             k += len(toks)
         return out
 
-    def save(self, directory: str | Path) -> None:
-        d = Path(directory)
-        for name, m in self.models_.items():
-            m.save(d / f"source-{name}")
-        self._save_sources(d)
+    def _save(self, directory: Path) -> None:
+        """One sub-folder per source domain's model (``source-<domain>/``) and ``sources.json``
+        (similarities, domain weights, and which folder holds which domain's model)."""
+        folders = {}
+        for i, (name, m) in enumerate(self.models_.items()):
+            folders[name] = _folder(name, i)
+            m.save(directory / folders[name])
+        self._save_sources(directory, models=[[name, f] for name, f in folders.items()])
+
+    def _load(self, directory: Path) -> None:
+        meta = self._load_sources(directory)
+        cls = BowSentimentClassifier if self.task == "sentiment" else FeatureTagger
+        self.models_ = {name: cls.load(directory / folder) for name, folder in meta["models"]}
+        self.model_ = next(reversed(self.models_.values()))

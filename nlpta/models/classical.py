@@ -1,25 +1,45 @@
 """Classical reference models: a bag-of-n-grams logistic-regression sentiment classifier and a
 feature-based logistic-regression POS tagger (word, affixes, shape, a +-2 word window).
 
-Both follow scikit-learn conventions (``fit`` returns self, learned attributes end in ``_``,
-``predict`` never refits) and save to / load from a folder of JSON + ``.npz`` arrays, never
-pickle. The tagger's features follow Ratnaparkhi (1996) and Toutanova et al. (2003) without the
-tag history (each token is classified independently, so tagging is one sparse matrix product).
+All are scikit-learn estimators (``BaseEstimator``; constructors store their arguments unchanged,
+validation happens in ``fit``, learned attributes end in ``_``, the seed is ``random_state``), so
+``clone``, ``Pipeline`` and ``GridSearchCV`` work with them, with metadata routing on or off. They
+save to / load from a folder of JSON + ``.npz`` arrays, never pickle. The tagger's features follow
+Ratnaparkhi (1996) and Toutanova et al. (2003) without the tag history (each token is classified
+independently, so tagging is one sparse matrix product).
+
+* :class:`CVLogisticRegression` -- the numeric core of the sentiment classifier: logistic
+  regression with ``C`` chosen by (sample-weighted) stratified k-fold cross-validation. It takes a
+  numeric matrix, so scikit-learn's ``check_estimator`` runs on it in full.
+* :class:`BowSentimentClassifier` -- tf-idf n-grams of raw texts + :class:`CVLogisticRegression`.
+* :class:`FeatureTagger` -- token lists in, tag lists out.
+
+The two text models declare 1-d string input (``input_tags.two_d_array = False``): scikit-learn's
+numeric check data does not describe texts or token lists, so ``check_estimator`` skips them; the
+data-free API checks (cloning, ``get_params``/``set_params``, no work in ``__init__``) run on them
+in the tests.
 """
 
 from __future__ import annotations
 
 import json
+import numbers
 import re
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 import scipy.sparse as sp
+from sklearn import config_context
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.exceptions import NotFittedError as _SklearnNotFittedError
 from sklearn.feature_extraction import DictVectorizer
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import accuracy_score, make_scorer
 from sklearn.model_selection import GridSearchCV, StratifiedKFold
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from ..errors import NlptaError, NotFittedError
 from ..io import atomic_write_json
@@ -28,6 +48,44 @@ _DIGIT = re.compile(r"\d")
 _SHAPE_SUBS = ((re.compile(r"[A-Z]"), "X"), (re.compile(r"[a-z]"), "x"), (re.compile(r"\d"), "d"))
 
 
+# ------------------------------------------------------------------------- errors and seeds
+class EstimatorInputError(NlptaError, ValueError):
+    """Bad input to an estimator: an :class:`~nlpta.errors.NlptaError` that is also a
+    ``ValueError``, as scikit-learn (its checks, ``GridSearchCV``'s ``error_score``) expects."""
+
+    code = "E304"
+
+
+class EstimatorNotFittedError(NotFittedError, _SklearnNotFittedError):
+    """An estimator was used before ``fit``: both nlpta's and scikit-learn's ``NotFittedError``."""
+
+
+class NoTargetRowsWarning(UserWarning):
+    """A domain-adaptation estimator was fitted without target rows: it did not adapt (uniform
+    importance weights; a DANN without its adversarial term)."""
+
+
+def _check_fitted(obj, attr: str) -> None:
+    if not hasattr(obj, attr):
+        raise EstimatorNotFittedError(f"{type(obj).__name__} is not fitted; call fit() first")
+
+
+def int_seed(random_state) -> int:
+    """An integer seed from a ``random_state`` parameter: an int is used as is (so results do not
+    change with the parameter's type), ``None`` draws a fresh one, a ``RandomState`` or
+    ``Generator`` draws one from itself. Returns an int in [0, 2**31)."""
+    if random_state is None:
+        return int(np.random.default_rng().integers(2**31))
+    if isinstance(random_state, numbers.Integral) and not isinstance(random_state, bool):
+        return int(random_state)
+    if isinstance(random_state, np.random.RandomState):
+        return int(random_state.randint(2**31))
+    if isinstance(random_state, np.random.Generator):
+        return int(random_state.integers(2**31))
+    raise EstimatorInputError(f"random_state must be an int, None, a RandomState or a Generator; got {random_state!r}")
+
+
+# ------------------------------------------------------------------------- features
 def word_shape(w: str) -> str:
     """Short word shape: ``Xxxx`` -> ``Xx``, ``1990s`` -> ``dx`` (runs collapsed)."""
     s = w
@@ -80,33 +138,179 @@ def sentence_features(sentences: Sequence[Sequence[str]]) -> list[dict[str, floa
     return [token_features(toks, i) for toks in sentences for i in range(len(toks))]
 
 
-def _check_fitted(obj, attr: str) -> None:
-    if not hasattr(obj, attr):
-        raise NotFittedError(f"{type(obj).__name__} is not fitted; call fit() first")
-
-
 def _save_arrays(path: Path, **arrays) -> None:
     tmp = path.with_name(path.name + ".tmp.npz")
     np.savez_compressed(tmp, **arrays)
     tmp.replace(path)
 
 
-class FeatureTagger:
+def _load_arrays(path: Path) -> dict[str, np.ndarray]:
+    with np.load(path, allow_pickle=False) as z:
+        return {k: z[k] for k in z.files}
+
+
+def _restored_logistic(coef: np.ndarray, intercept: np.ndarray, classes: np.ndarray, **params) -> LogisticRegression:
+    """A fitted ``LogisticRegression`` rebuilt from its arrays (what ``load`` methods need)."""
+    clf = LogisticRegression(**params)
+    clf.coef_, clf.intercept_, clf.classes_ = coef, intercept, classes
+    clf.n_features_in_ = int(coef.shape[1])
+    clf.n_iter_ = np.zeros(1, dtype=np.int32)
+    return clf
+
+
+def _text_list(X, what: str = "X") -> list[str]:
+    """``X`` as a list of strings: a list/tuple, 1-d array or pandas Series of texts."""
+    if isinstance(X, str):
+        raise EstimatorInputError(f"{what}: expected a list of texts, got a single string")
+    if sp.issparse(X) or (hasattr(X, "ndim") and getattr(X, "ndim", 1) != 1):
+        raise EstimatorInputError(f"{what}: expected a 1-d sequence of texts, got an array of shape "
+                                  f"{getattr(X, 'shape', None)}")
+    out = list(X)
+    bad = next((i for i, t in enumerate(out) if not isinstance(t, str)), None)
+    if bad is not None:
+        raise EstimatorInputError(f"{what}: expected texts (str); row {bad} is a {type(out[bad]).__name__}")
+    return out
+
+
+def _sentences(X, what: str = "X") -> list[list[str]]:
+    if isinstance(X, str) or (hasattr(X, "ndim") and getattr(X, "ndim", 1) == 2 and not isinstance(X, list)):
+        raise EstimatorInputError(f"{what}: expected a list of token lists (one list of str per sentence)")
+    out = [list(s) for s in X]
+    for k, s in enumerate(out):
+        if any(not isinstance(t, str) for t in s):
+            raise EstimatorInputError(f"{what}: sentence {k} holds a token that is not a str")
+    return out
+
+
+# ------------------------------------------------------------------------- numeric core
+class CVLogisticRegression(ClassifierMixin, BaseEstimator):
+    """Logistic regression with ``C`` chosen by stratified k-fold cross-validation --
+    the usual no-adaptation baseline of Blitzer et al. (2007) style studies, on any numeric matrix.
+
+    ``sample_weight`` weighs the fits (every fold's and the final one); the folds are scored by
+    plain accuracy on their held-out rows, the same whether scikit-learn's metadata routing is on
+    or off (the search runs with routing on and explicit requests: weights to ``fit``, none to the
+    scorer). The solver is liblinear for two classes and lbfgs (multinomial) for more.
+
+    Args:
+        Cs: candidate C values; a single value skips the search.
+        cv: folds of the search (an int: ``min(cv, rows of the smallest class)`` shuffled
+            stratified folds), or a scikit-learn splitter / iterable of splits.
+        max_iter: solver iterations.
+        random_state: seeds the folds and the solver.
+
+    Attributes:
+        C_, cv_scores_ (C -> mean held-out accuracy; empty without a search), clf_ (the fitted
+        ``LogisticRegression``), classes_, n_features_in_, n_iter_.
+    """
+
+    def __init__(self, Cs=(0.1, 1.0, 10.0, 100.0), cv: int = 5, max_iter: int = 2000, random_state=0) -> None:
+        self.Cs = Cs
+        self.cv = cv
+        self.max_iter = max_iter
+        self.random_state = random_state
+
+    def _base(self, n_classes: int) -> LogisticRegression:
+        # liblinear for two classes (the sentiment baseline); lbfgs (multinomial) beyond, which
+        # liblinear does not support
+        solver = "liblinear" if n_classes <= 2 else "lbfgs"
+        return LogisticRegression(solver=solver, max_iter=self.max_iter, random_state=self.random_state)
+
+    def fit(self, X, y, sample_weight=None) -> CVLogisticRegression:
+        """Choose C, then fit on all rows. Returns self."""
+        X, y = validate_data(self, X, y, accept_sparse="csr", dtype=(np.float64, np.float32))
+        check_classification_targets(y)
+        Cs = [float(c) for c in np.atleast_1d(np.asarray(self.Cs, dtype=np.float64))]
+        if not Cs or any(not np.isfinite(c) or c <= 0 for c in Cs):
+            raise EstimatorInputError(f"Cs must be positive numbers; got {self.Cs!r}")
+        if isinstance(self.cv, numbers.Integral) and (isinstance(self.cv, bool) or self.cv < 2):
+            raise EstimatorInputError(f"cv must be an integer >= 2 or a cross-validation splitter; got {self.cv!r}")
+        classes, counts = np.unique(y, return_counts=True)
+        if len(classes) < 2:
+            raise EstimatorInputError(f"the labels contain only one class ({classes.tolist()}); need at least two "
+                                      "(1 class given)")
+        fit_params = {}
+        if sample_weight is not None:
+            fit_params["sample_weight"] = _check_sample_weight(sample_weight, X, dtype=np.float64)
+        self.cv_scores_: dict[float, float] = {}
+        if len(Cs) > 1:
+            folds = self.cv
+            if isinstance(self.cv, numbers.Integral):
+                n_splits = int(min(self.cv, counts.min()))
+                if n_splits < 2:
+                    raise EstimatorInputError(f"choosing C by cross-validation needs at least 2 rows of every class; "
+                                              f"class {classes[counts.argmin()]!r} has {counts.min()}")
+                folds = StratifiedKFold(n_splits, shuffle=True, random_state=self.random_state)
+            # explicit requests, routing on inside: the same search whatever the global setting
+            with config_context(enable_metadata_routing=True):
+                base = self._base(len(classes)).set_fit_request(sample_weight=True)
+                scorer = make_scorer(accuracy_score).set_score_request(sample_weight=False)
+                search = GridSearchCV(base, {"C": Cs}, cv=folds, scoring=scorer, error_score="raise")
+                search.fit(X, y, **fit_params)
+            self.C_ = float(search.best_params_["C"])
+            self.cv_scores_ = {c: float(s) for c, s in zip(Cs, search.cv_results_["mean_test_score"], strict=True)}
+            clf = search.best_estimator_
+        else:
+            self.C_ = Cs[0]
+            clf = self._base(len(classes)).set_params(C=self.C_).fit(X, y, **fit_params)
+        self.clf_ = clf
+        self.classes_ = clf.classes_
+        self.n_iter_ = clf.n_iter_
+        return self
+
+    def _X(self, X):
+        check_is_fitted(self, "clf_")
+        return validate_data(self, X, accept_sparse="csr", dtype=(np.float64, np.float32), reset=False)
+
+    def decision_function(self, X) -> np.ndarray:
+        X = self._X(X)
+        return self.clf_.decision_function(X)
+
+    def predict_proba(self, X) -> np.ndarray:
+        X = self._X(X)
+        return self.clf_.predict_proba(X)
+
+    def predict(self, X) -> np.ndarray:
+        X = self._X(X)
+        return self.clf_.predict(X)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags
+
+
+# ------------------------------------------------------------------------- the tagger
+class FeatureTagger(BaseEstimator):
     """Logistic-regression POS tagger over sparse token features.
+
+    ``X`` is a list of sentences (each a list of token strings), ``y`` one tag list per sentence.
+    Not a scikit-learn classifier (``y`` holds sequences); :meth:`score` is token accuracy, so
+    ``GridSearchCV`` (plain k-fold over sentences) works with it.
 
     Args:
         C: inverse regularisation strength.
         max_iter: iterations of the solver.
-        seed: random state of the solver.
+        random_state: random state of the solver.
         extra_features: optional callable ``(sentences) -> array (n_tokens, k)`` whose columns are
             appended to the sparse features (the hook later methods, e.g. SCL, use).
+
+    Attributes:
+        vectorizer_ (``DictVectorizer``), clf_ (``LogisticRegression``), classes_.
     """
 
-    def __init__(self, C: float = 1.0, max_iter: int = 200, seed: int = 0, extra_features=None) -> None:
+    def __init__(self, C: float = 1.0, max_iter: int = 200, random_state=0, extra_features=None) -> None:
         self.C = C
         self.max_iter = max_iter
-        self.seed = seed
+        self.random_state = random_state
         self.extra_features = extra_features
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.two_d_array = False
+        tags.input_tags.string = True
+        tags.target_tags.required = True
+        return tags
 
     def featurize(self, sentences: Sequence[Sequence[str]], fit: bool = False) -> sp.csr_matrix:
         """Sparse feature matrix, one row per token (the vectorizer is fitted only if ``fit``)."""
@@ -117,163 +321,238 @@ class FeatureTagger:
             X = sp.hstack([X, sp.csr_matrix(extra)], format="csr")
         return X.tocsr()
 
-    def fit(self, sentences: Sequence[Sequence[str]], tags: Sequence[Sequence[str]], sample_weight=None) -> FeatureTagger:
-        """Train on tokenized sentences and their tags; ``sample_weight`` is per token. Returns self."""
+    @staticmethod
+    def _token_weights(sample_weight, sentences: list[list[str]]) -> np.ndarray | None:
+        """Per-token weights from one weight per sentence (spread over its tokens) or one per token."""
+        if sample_weight is None:
+            return None
+        w = np.asarray(sample_weight, dtype=np.float64).ravel()
+        lens = [len(s) for s in sentences]
+        if len(w) == len(sentences):
+            return np.repeat(w, lens)
+        if len(w) == sum(lens):
+            return w
+        raise EstimatorInputError(f"sample_weight has {len(w)} values; expected one per sentence ({len(sentences)}) "
+                                  f"or one per token ({sum(lens)})")
+
+    def fit(self, X: Sequence[Sequence[str]], y: Sequence[Sequence[str]], sample_weight=None) -> FeatureTagger:
+        """Train on tokenized sentences ``X`` and their tags ``y``; ``sample_weight``: one per
+        sentence (spread over its tokens) or one per token. Returns self."""
+        return self._fit(X, y, sample_weight)
+
+    def _fit(self, X, y, sample_weight, **featurize_kw) -> FeatureTagger:
+        sentences, tags = _sentences(X), [list(t) for t in y] if y is not None else None
+        if tags is None:
+            raise EstimatorInputError(f"{type(self).__name__} requires y to be passed, but the target y is None")
         if len(sentences) != len(tags):
-            raise NlptaError(f"{len(sentences)} sentences but {len(tags)} tag sequences")
+            raise EstimatorInputError(f"{len(sentences)} sentences but {len(tags)} tag sequences")
         for k, (s, t) in enumerate(zip(sentences, tags, strict=True)):
             if len(s) != len(t):
-                raise NlptaError(f"sentence {k} has {len(s)} tokens but {len(t)} tags")
-        if not sentences:
-            raise NlptaError("no training sentences")
+                raise EstimatorInputError(f"sentence {k} has {len(s)} tokens but {len(t)} tags")
+        if not sentences or not any(sentences):
+            raise EstimatorInputError("no training sentences (0 tokens)")
+        w = self._token_weights(sample_weight, sentences)
         self.vectorizer_ = DictVectorizer(dtype=np.float32)
-        X = self.featurize(sentences, fit=True)
-        y = np.array([t for seq in tags for t in seq])
-        self.clf_ = LogisticRegression(C=self.C, max_iter=self.max_iter, random_state=self.seed, solver="lbfgs")
-        self.clf_.fit(X, y, sample_weight=sample_weight)
+        Xf = self.featurize(sentences, fit=True, **featurize_kw)
+        flat = np.array([t for seq in tags for t in seq])
+        self.clf_ = LogisticRegression(C=self.C, max_iter=self.max_iter, random_state=self.random_state,
+                                       solver="lbfgs")
+        self.clf_.fit(Xf, flat, sample_weight=w)
         self.classes_ = self.clf_.classes_
         return self
 
-    def predict(self, sentences: Sequence[Sequence[str]]) -> list[list[str]]:
-        """Tag each sentence; returns one tag list per sentence."""
+    def predict_proba(self, X: Sequence[Sequence[str]]) -> np.ndarray:
+        """Tag probabilities, one row per token (sentences concatenated), columns in ``classes_``."""
         _check_fitted(self, "clf_")
-        if not sentences:
-            return []
-        X = self.featurize(sentences)
-        flat = self.clf_.predict(X)
+        sentences = _sentences(X)
+        if not any(sentences):
+            return np.zeros((0, len(self.classes_)))
+        return self.clf_.predict_proba(self.featurize(sentences))
+
+    def predict(self, X: Sequence[Sequence[str]]) -> list[list[str]]:
+        """Tag each sentence; returns one tag list per sentence."""
+        return self._predict(X)
+
+    def _predict(self, X, **featurize_kw) -> list[list[str]]:
+        _check_fitted(self, "clf_")
+        sentences = _sentences(X)
+        if not any(sentences):
+            return [[] for _ in sentences]
+        flat = self.clf_.predict(self.featurize(sentences, **featurize_kw))
         out, k = [], 0
         for s in sentences:
             out.append([str(t) for t in flat[k : k + len(s)]])
             k += len(s)
         return out
 
+    def score(self, X, y, sample_weight=None) -> float:
+        """Token accuracy of :meth:`predict` against ``y`` (``sample_weight`` as in :meth:`fit`)."""
+        sentences = _sentences(X)
+        pred = [t for s in self.predict(sentences) for t in s]
+        gold = [t for s in y for t in s]
+        if len(pred) != len(gold):
+            raise EstimatorInputError(f"{len(gold)} gold tags for {len(pred)} tokens")
+        return float(accuracy_score(gold, pred, sample_weight=self._token_weights(sample_weight, sentences)))
+
+    # -- keeping
     def save(self, directory: str | Path) -> None:
-        """Write ``tagger.json`` and ``tagger.npz`` (no pickle) into ``directory``."""
+        """Write ``tagger.json`` and ``tagger.npz`` (no pickle) into ``directory``. An
+        ``extra_features`` callable is not saved: pass it again to :meth:`load`."""
         _check_fitted(self, "clf_")
         d = Path(directory)
         d.mkdir(parents=True, exist_ok=True)
+        params = {k: v for k, v in self.get_params(deep=False).items() if k != "extra_features"}
         atomic_write_json(d / "tagger.json", {
-            "kind": "FeatureTagger", "C": self.C, "max_iter": self.max_iter, "seed": self.seed,
+            "kind": type(self).__name__, "params": params, "extra_features": self.extra_features is not None,
             "features": self.vectorizer_.feature_names_, "classes": [str(c) for c in self.classes_],
         })
         _save_arrays(d / "tagger.npz", coef=self.clf_.coef_, intercept=self.clf_.intercept_)
 
     @classmethod
-    def load(cls, directory: str | Path) -> FeatureTagger:
+    def load(cls, directory: str | Path, extra_features=None, **params) -> FeatureTagger:
+        """Rebuild a tagger written by :meth:`save` (``params`` override the saved ones, e.g. the
+        arguments of a subclass)."""
         d = Path(directory)
+        if not (d / "tagger.json").is_file():
+            raise NlptaError("not a FeatureTagger folder (no tagger.json)", path=d, code="E307")
         meta = json.loads((d / "tagger.json").read_text(encoding="utf-8"))
-        arr = np.load(d / "tagger.npz", allow_pickle=False)
-        self = cls(C=meta["C"], max_iter=meta["max_iter"], seed=meta["seed"])
+        arr = _load_arrays(d / "tagger.npz")
+        saved = meta.get("params") or {"C": meta["C"], "max_iter": meta["max_iter"], "random_state": meta["seed"]}
+        kw = {**saved, **params}
+        if extra_features is not None:
+            kw["extra_features"] = extra_features
+        self = cls(**kw)
         self.vectorizer_ = DictVectorizer(dtype=np.float32)
-        self.vectorizer_.feature_names_ = meta["features"]
+        self.vectorizer_.feature_names_ = list(meta["features"])
         self.vectorizer_.vocabulary_ = {f: i for i, f in enumerate(meta["features"])}
-        self.clf_ = LogisticRegression()
-        self.clf_.coef_ = arr["coef"]
-        self.clf_.intercept_ = arr["intercept"]
-        self.clf_.classes_ = np.array(meta["classes"])
+        self.clf_ = _restored_logistic(arr["coef"], arr["intercept"], np.array(meta["classes"]))
         self.classes_ = self.clf_.classes_
         return self
 
 
-class BowSentimentClassifier:
-    """Tf-idf uni+bigram logistic regression; ``C`` chosen by stratified k-fold CV on the
-    training data (the usual no-adaptation baseline of Blitzer et al. 2007 style studies).
+# ------------------------------------------------------------------------- sentiment
+class BowSentimentClassifier(ClassifierMixin, BaseEstimator):
+    """Tf-idf uni+bigram logistic regression over raw texts; ``C`` chosen by stratified k-fold CV
+    on the training data (:class:`CVLogisticRegression`; the usual no-adaptation baseline of
+    Blitzer et al. 2007 style studies). Labels are 0/1 (-1 marks unlabeled rows, which cannot be
+    trained on).
 
     Args:
-        ngram_range: n-gram orders.
+        ngram_range: n-gram orders ``(min, max)``.
         Cs: candidate C values; a single value skips the search.
         cv: folds of the search.
         min_df: minimum document frequency of a feature in the training texts.
         binary: binary counts instead of tf-idf weights.
-        seed: seeds the CV folds and the solver.
+        random_state: seeds the CV folds and the solver.
+
+    Attributes:
+        vectorizer_, classifier_ (the fitted :class:`CVLogisticRegression`), C_, cv_scores_, classes_.
     """
 
     def __init__(self, ngram_range=(1, 2), Cs=(0.1, 1.0, 10.0, 100.0), cv: int = 5, min_df: int = 1,
-                 binary: bool = False, seed: int = 0) -> None:
-        self.ngram_range = tuple(ngram_range)
-        self.Cs = tuple(Cs)
+                 binary: bool = False, random_state=0) -> None:
+        self.ngram_range = ngram_range
+        self.Cs = Cs
         self.cv = cv
         self.min_df = min_df
         self.binary = binary
-        self.seed = seed
+        self.random_state = random_state
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.two_d_array = False
+        tags.input_tags.string = True
+        return tags
 
     def _vectorizer(self) -> TfidfVectorizer:
-        return TfidfVectorizer(ngram_range=self.ngram_range, min_df=self.min_df, sublinear_tf=True,
+        ngr = tuple(int(n) for n in self.ngram_range)
+        if len(ngr) != 2 or not 1 <= ngr[0] <= ngr[1]:
+            raise EstimatorInputError(f"ngram_range must be (min, max) with 1 <= min <= max; got {self.ngram_range!r}")
+        return TfidfVectorizer(ngram_range=ngr, min_df=self.min_df, sublinear_tf=True,
                                use_idf=not self.binary, binary=self.binary, norm="l2",
                                lowercase=True, dtype=np.float64)
 
-    def fit(self, texts: Sequence[str], labels: Sequence[int], sample_weight=None) -> BowSentimentClassifier:
+    def fit(self, X: Sequence[str], y: Sequence[int], sample_weight=None) -> BowSentimentClassifier:
         """Fit the vectorizer and the classifier on labeled texts. Returns self."""
-        y = np.asarray(labels)
-        if len(texts) != len(y):
-            raise NlptaError(f"{len(texts)} texts but {len(y)} labels")
-        if set(np.unique(y)) - {0, 1}:
-            raise NlptaError(f"labels must be 0/1; found {sorted(set(np.unique(y).tolist()))}")
-        if len(np.unique(y)) < 2:
-            raise NlptaError("training data has a single class; need both 0 and 1")
+        texts = _text_list(X)
+        if y is None:
+            raise EstimatorInputError("BowSentimentClassifier requires y to be passed, but the target y is None")
+        labels = np.asarray(y)
+        if len(texts) != len(labels):
+            raise EstimatorInputError(f"{len(texts)} texts but {len(labels)} labels")
+        if not texts:
+            raise EstimatorInputError("no training texts (0 samples)")
+        found = set(np.unique(labels).tolist())
+        if found - {0, 1}:
+            raise EstimatorInputError(f"labels must be 0/1 (-1 marks unlabeled rows); found {sorted(found, key=str)}")
+        if len(found) < 2:
+            raise EstimatorInputError("training data has a single class; need both 0 and 1")
         self.vectorizer_ = self._vectorizer()
-        X = self.vectorizer_.fit_transform(texts)
-        base = LogisticRegression(max_iter=2000, solver="liblinear", random_state=self.seed)
-        if len(self.Cs) > 1:
-            folds = StratifiedKFold(self.cv, shuffle=True, random_state=self.seed)
-            search = GridSearchCV(base, {"C": list(self.Cs)}, cv=folds, scoring="accuracy", n_jobs=None)
-            search.fit(X, y, sample_weight=sample_weight)
-            self.C_ = float(search.best_params_["C"])
-            self.cv_scores_ = {float(c): float(s) for c, s in zip(self.Cs, search.cv_results_["mean_test_score"], strict=True)}
-            self.clf_ = search.best_estimator_
-        else:
-            self.C_ = float(self.Cs[0])
-            self.clf_ = base.set_params(C=self.C_).fit(X, y, sample_weight=sample_weight)
-        self.classes_ = self.clf_.classes_
+        Xv = self.vectorizer_.fit_transform(texts)
+        self.classifier_ = CVLogisticRegression(Cs=self.Cs, cv=self.cv, random_state=self.random_state)
+        self.classifier_.fit(Xv, labels, sample_weight=sample_weight)
+        self.C_, self.cv_scores_ = self.classifier_.C_, self.classifier_.cv_scores_
+        self.classes_ = self.classifier_.classes_
         return self
 
-    def transform(self, texts: Sequence[str]) -> sp.csr_matrix:
+    def transform(self, X: Sequence[str]) -> sp.csr_matrix:
+        """The tf-idf features of texts (the classifier's input)."""
         _check_fitted(self, "vectorizer_")
-        return self.vectorizer_.transform(texts)
+        return self.vectorizer_.transform(_text_list(X))
 
-    def decision_function(self, texts: Sequence[str]) -> np.ndarray:
-        _check_fitted(self, "clf_")
-        return self.clf_.decision_function(self.transform(texts))
+    def decision_function(self, X: Sequence[str]) -> np.ndarray:
+        _check_fitted(self, "classifier_")
+        return self.classifier_.decision_function(self.transform(X))
 
-    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
-        _check_fitted(self, "clf_")
-        return self.clf_.predict_proba(self.transform(texts))
+    def predict_proba(self, X: Sequence[str]) -> np.ndarray:
+        _check_fitted(self, "classifier_")
+        return self.classifier_.predict_proba(self.transform(X))
 
-    def predict(self, texts: Sequence[str]) -> np.ndarray:
-        _check_fitted(self, "clf_")
-        return self.clf_.predict(self.transform(texts))
+    def predict(self, X: Sequence[str]) -> np.ndarray:
+        _check_fitted(self, "classifier_")
+        return self.classifier_.predict(self.transform(X))
 
+    # -- keeping
     def save(self, directory: str | Path) -> None:
         """Write ``classifier.json`` and ``classifier.npz`` (no pickle) into ``directory``."""
-        _check_fitted(self, "clf_")
+        _check_fitted(self, "classifier_")
         d = Path(directory)
         d.mkdir(parents=True, exist_ok=True)
         vocab = self.vectorizer_.vocabulary_
+        params = self.get_params(deep=False)
+        params = {k: (list(v) if isinstance(v, tuple | np.ndarray) else v) for k, v in params.items()}
         atomic_write_json(d / "classifier.json", {
-            "kind": "BowSentimentClassifier", "ngram_range": list(self.ngram_range), "min_df": self.min_df,
-            "binary": self.binary, "C": self.C_, "seed": self.seed,
+            "kind": "BowSentimentClassifier", "params": params, "C": self.C_,
+            "cv_scores": [[c, s] for c, s in self.cv_scores_.items()],
             "vocabulary": sorted(vocab, key=vocab.get),
         })
-        arrays = {"coef": self.clf_.coef_, "intercept": self.clf_.intercept_, "classes": self.clf_.classes_}
+        clf = self.classifier_.clf_
+        arrays = {"coef": clf.coef_, "intercept": clf.intercept_, "classes": clf.classes_}
         if not self.binary:
             arrays["idf"] = self.vectorizer_.idf_
         _save_arrays(d / "classifier.npz", **arrays)
 
     @classmethod
     def load(cls, directory: str | Path) -> BowSentimentClassifier:
+        """Rebuild a classifier written by :meth:`save`."""
         d = Path(directory)
+        if not (d / "classifier.json").is_file():
+            raise NlptaError("not a BowSentimentClassifier folder (no classifier.json)", path=d, code="E307")
         meta = json.loads((d / "classifier.json").read_text(encoding="utf-8"))
-        arr = np.load(d / "classifier.npz", allow_pickle=False)
-        self = cls(ngram_range=meta["ngram_range"], Cs=(meta["C"],), min_df=meta["min_df"],
-                   binary=meta["binary"], seed=meta["seed"])
-        self.C_ = meta["C"]
+        arr = _load_arrays(d / "classifier.npz")
+        params = meta.get("params") or {  # folders written before the estimators took random_state
+            "ngram_range": meta["ngram_range"], "Cs": [meta["C"]], "min_df": meta["min_df"], "binary": meta["binary"],
+            "random_state": meta["seed"]}
+        self = cls(**params)
         self.vectorizer_ = self._vectorizer()
         self.vectorizer_.vocabulary_ = {w: i for i, w in enumerate(meta["vocabulary"])}
         if not self.binary:
             self.vectorizer_.idf_ = arr["idf"]
-        self.clf_ = LogisticRegression()
-        self.clf_.coef_ = arr["coef"]
-        self.clf_.intercept_ = arr["intercept"]
-        self.clf_.classes_ = arr["classes"]
-        self.classes_ = self.clf_.classes_
+        core = CVLogisticRegression(Cs=self.Cs, cv=self.cv, random_state=self.random_state)
+        core.clf_ = _restored_logistic(arr["coef"], arr["intercept"], arr["classes"], solver="liblinear")
+        core.C_ = float(meta["C"])
+        core.cv_scores_ = {float(c): float(s) for c, s in meta.get("cv_scores", [])}
+        core.classes_, core.n_features_in_, core.n_iter_ = core.clf_.classes_, core.clf_.n_features_in_, core.clf_.n_iter_
+        self.classifier_ = core
+        self.C_, self.cv_scores_, self.classes_ = core.C_, core.cv_scores_, core.classes_
         return self

@@ -1,4 +1,11 @@
-"""What the pivot transformers share: input checks, the scaled projection, JSON + npz files.
+"""What the pivot transformers share: the rows of each domain, input checks, the scaled
+projection, JSON + npz files.
+
+Rows travel as in SKADA, the scikit-learn domain-adaptation toolbox: ``X``
+stacks the rows of both domains, ``sample_domain`` says which domain each row belongs to (positive
+= source, negative = target; several source or target domains are pooled) and ``y`` is ``-1``
+for unlabeled rows. Without ``sample_domain``, rows labeled ``-1`` are the target and the others
+the source; without ``y`` as well, every row is a target row (SKADA's defaults).
 
 A fitted transformer holds ``theta_`` (features x k), a linear map applied to the binarised,
 l2-normalised input rows; ``transform`` returns ``[X, scale_ * proj]`` (``concat=True``) or the
@@ -9,72 +16,227 @@ to ``scale`` (Blitzer et al. 2007 scale the SCL features before concatenating th
 from __future__ import annotations
 
 import json
+import warnings
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.exceptions import NotFittedError as SklearnNotFittedError
 from sklearn.preprocessing import normalize
+from sklearn.utils.validation import validate_data
 
 from ..errors import NlptaError, NotFittedError
 from ..io import atomic_write_json
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 
 
-def as_csr(X, what: str) -> sp.csr_matrix:
-    """``X`` as a float CSR matrix; raises a clear error for anything that is not a 2-d matrix."""
-    try:
-        M = sp.csr_matrix(X, dtype=np.float64) if sp.issparse(X) else sp.csr_matrix(np.asarray(X, dtype=np.float64))
-    except (TypeError, ValueError) as e:
-        raise NlptaError(f"{what} must be a 2-d numeric matrix (sparse or dense); got {type(X).__name__}: {e}",
-                         code="E306") from None
-    if M.ndim != 2 or M.shape[0] == 0:
-        raise NlptaError(f"{what} must be a non-empty 2-d matrix; got shape {M.shape}", code="E306")
-    if not np.all(np.isfinite(M.data)):
-        raise NlptaError(f"{what} holds NaN or infinite values", code="E306")
-    return M
+class PivotError(NlptaError, ValueError):
+    """Bad input or parameter given to a pivot transformer. A :class:`~nlpta.errors.NlptaError`
+    for nlpta's callers and a ``ValueError`` for scikit-learn's (its conventions and
+    ``check_estimator`` expect one)."""
+
+    code = "E306"
+
+
+class PivotNotFittedError(NotFittedError, SklearnNotFittedError):
+    """A pivot transformer used before ``fit`` (nlpta's and scikit-learn's ``NotFittedError``)."""
+
+
+class OneDomainWarning(UserWarning):
+    """``fit`` saw rows of one domain only: those rows stand for both domains."""
 
 
 def binary_rows(X: sp.csr_matrix, norm: bool = True) -> sp.csr_matrix:
-    """Binarise (feature present or not) and l2-normalise each row."""
-    B = X.copy()
+    """Return ``X`` binarised (feature present or not), each row l2-normalised if ``norm``."""
+    B = sp.csr_matrix(X, dtype=np.float64, copy=True)
     B.data = (B.data != 0).astype(np.float64)
     B.eliminate_zeros()
     return normalize(B) if norm else B
 
 
+def _vstack(parts: list[sp.csr_matrix]) -> sp.csr_matrix:
+    return parts[0] if len(parts) == 1 else sp.vstack(parts, format="csr")
+
+
+@dataclass
+class DomainRows:
+    """The rows of a fit, by role.
+
+    Attributes:
+        source: the source rows the pivot statistics are counted on: the labeled source rows, or
+            every source row when none has a label.
+        y: the labels of ``source`` (None when unlabeled).
+        target: the target rows.
+        source_unlabeled: further (unlabeled) source rows, or None.
+        one_domain: there were rows of one domain only; ``source`` and ``target`` are then the same rows.
+    """
+
+    source: sp.csr_matrix
+    y: np.ndarray | None
+    target: sp.csr_matrix
+    source_unlabeled: sp.csr_matrix | None
+    one_domain: bool
+
+    def unlabeled(self, labeled_rows: bool = True) -> sp.csr_matrix:
+        """Every row once, in the order source, target, source unlabeled; the labeled source rows
+        only if ``labeled_rows`` (rows without a label are always in)."""
+        parts = [] if self.one_domain or not (labeled_rows or self.y is None) else [self.source]
+        parts.append(self.target)
+        if self.source_unlabeled is not None:
+            parts.append(self.source_unlabeled)
+        return _vstack(parts)
+
+    def source_all(self) -> sp.csr_matrix:
+        """Every source row: ``source`` then ``source_unlabeled``."""
+        if self.source_unlabeled is None:
+            return self.source
+        return sp.vstack([self.source, self.source_unlabeled], format="csr")
+
+
+def _labels(y, n: int) -> tuple[np.ndarray | None, np.ndarray]:
+    """``(y as a 1-d array or None, mask of unlabeled rows)``; ``-1`` marks an unlabeled row."""
+    if y is None:
+        return None, np.ones(n, dtype=bool)
+    y = np.asarray(y)
+    if y.ndim == 2 and y.shape[1] == 1:
+        y = y.ravel()
+    if y.ndim != 1:
+        raise PivotError(f"y must be a 1-d array of labels (-1 = unlabeled); got shape {y.shape}")
+    if len(y) != n:
+        raise PivotError(f"X has {n} rows but y has {len(y)} labels")
+    if y.dtype.kind in "iuf":
+        if y.dtype.kind == "f" and not np.all(np.isfinite(y)):
+            raise PivotError("y holds NaN or infinite values")
+        return y, y == -1
+    return y, np.zeros(n, dtype=bool)
+
+
+def split_domains(X: sp.csr_matrix, y, sample_domain) -> DomainRows:
+    """Split the stacked rows ``X`` into source / target / unlabeled source rows (SKADA's
+    convention, see the module docstring). Warns with :class:`OneDomainWarning` when every row
+    is of one domain. Returns a :class:`DomainRows`."""
+    n = X.shape[0]
+    y, unlabeled = _labels(y, n)
+    if sample_domain is None:
+        sd = np.where(unlabeled, -2, 1)
+    else:
+        sd = np.asarray(sample_domain)
+        if sd.ndim != 1 or len(sd) != n:
+            raise PivotError(f"sample_domain must hold one domain per row of X ({n}); got shape {sd.shape}")
+        if sd.dtype.kind not in "iuf" or (sd.dtype.kind == "f" and not np.all(np.mod(sd, 1) == 0)) or np.any(sd == 0):
+            raise PivotError("sample_domain must hold non-zero integers: positive = source row, negative = target row")
+    source, target = sd > 0, sd < 0
+    labeled = source & ~unlabeled
+    stats = labeled if labeled.any() else source
+    extra = source & ~stats
+    y_stats = y[stats] if labeled.any() else None
+    if not source.any() or not target.any():
+        warnings.warn(f"fit got rows of one domain only ({'target' if target.any() else 'source'}): they stand "
+                      "for both domains; pass sample_domain (positive = source, negative = target) or label "
+                      "the target rows -1", OneDomainWarning, stacklevel=3)
+        rows = X[stats] if source.any() else X
+        return DomainRows(rows, y_stats, rows, X[extra] if extra.any() else None, one_domain=True)
+    return DomainRows(X[stats], y_stats, X[target], X[extra] if extra.any() else None, one_domain=False)
+
+
 class PivotTransformer(TransformerMixin, BaseEstimator):
     """Base class of :class:`~nlpta.pivots.SCL`, :class:`~nlpta.pivots.SFA` and
-    :class:`~nlpta.pivots.CLSCL`. Subclasses implement ``_fit_theta``."""
+    :class:`~nlpta.pivots.CLSCL` (their docstrings name the papers). Subclasses implement ``_fit_theta``.
+
+    Attributes (after ``fit``):
+        theta_: the map, features x k (rows of the columns the map does not read are zero).
+        input_columns_: the columns the map reads.
+        scale_: the factor applied to the projection.
+        pivot_index_, pivot_scores_, pivot_source_counts_, pivot_target_counts_: the pivots, best first
+            (:attr:`pivots_` lists them by name).
+        n_features_in_ (and ``feature_names_in_`` for a DataFrame): scikit-learn's input checks.
+        n_source_rows_, n_target_rows_: the rows the pivot statistics were counted on (0 and 0
+            when ``fit`` saw one domain only).
+    """
 
     kind: ClassVar[str] = ""
+    # requested by default: a Pipeline / GridSearchCV with metadata routing on passes it here
+    __metadata_request__fit: ClassVar[dict[str, bool]] = {"sample_domain": True}
 
-    def fit(self, X, y=None, X_target_unlabeled=None, **fit_params: Any):
-        """Fit on source rows ``X`` (labels ``y``, needed by MI-ranked pivots) and unlabeled target
-        rows ``X_target_unlabeled`` (same columns). Returns self."""
-        if X_target_unlabeled is None:
-            raise NlptaError(f"{type(self).__name__}.fit needs X_target_unlabeled (rows of the target domain, "
-                             "same columns as X)", code="E306")
-        Xs = as_csr(X, "X (source)")
-        Xt = as_csr(X_target_unlabeled, "X_target_unlabeled")
-        if Xs.shape[1] != Xt.shape[1]:
-            raise NlptaError(f"X has {Xs.shape[1]} columns but X_target_unlabeled has {Xt.shape[1]}; "
-                             "vectorize both with the same vocabulary", code="E306")
-        if y is not None and len(y) != Xs.shape[0]:
-            raise NlptaError(f"X has {Xs.shape[0]} rows but y has {len(y)} labels", code="E306")
-        names = getattr(self, "feature_names", None)
-        if names is not None and len(names) != Xs.shape[1]:
-            raise NlptaError(f"feature_names has {len(names)} entries but X has {Xs.shape[1]} columns", code="E306")
-        self.n_features_in_ = Xs.shape[1]
-        self._fit_theta(Xs, None if y is None else np.asarray(y), Xt, **fit_params)
-        proj = self._project(Xs)
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags
+
+    def fit(self, X, y=None, sample_domain=None, *, X_target_unlabeled=None, X_source_unlabeled=None):
+        """Fit on the stacked rows of both domains.
+
+        Args:
+            X: rows of the source and the target domain (sparse or dense, one vocabulary).
+            y: labels, ``-1`` for unlabeled rows (every target row's label is ignored); needed by
+                the ``mi`` pivot criterion.
+            sample_domain: per row, > 0 source, < 0 target (SKADA). None: rows labeled ``-1`` are
+                the target.
+            X_target_unlabeled, X_source_unlabeled: deprecated: the old entry, ``X`` then holding
+                the labeled source rows only. Stack the rows and pass ``sample_domain`` instead.
+
+        Returns:
+            self.
+        """
+        if X_target_unlabeled is not None or X_source_unlabeled is not None:
+            X, y, sample_domain = self._stack_legacy(X, y, X_target_unlabeled, X_source_unlabeled)
+        X = self._validate(X, reset=True)
+        self._check_params(X.shape[1])
+        rows = split_domains(X, y, sample_domain)
+        self._fit_theta(rows)
+        proj = self._project(rows.source)
         mean_norm = float(np.mean(np.linalg.norm(proj, axis=1))) if len(proj) else 0.0
         self.scale_ = float(self.scale) / mean_norm if mean_norm > 0 else 0.0
+        self.n_source_rows_ = int(rows.source.shape[0]) if not rows.one_domain else 0
+        self.n_target_rows_ = int(rows.target.shape[0]) if not rows.one_domain else 0
         return self
 
-    def _fit_theta(self, Xs, y, Xt, **fit_params) -> None:
+    def _stack_legacy(self, X, y, Xt, Xsu):
+        warnings.warn(f"{type(self).__name__}.fit(X_source, y, X_target_unlabeled=...) is deprecated: stack the "
+                      "rows into X and pass sample_domain (positive = source, negative = target) and y = -1 for "
+                      "unlabeled rows", FutureWarning, stacklevel=3)
+        if Xt is None:
+            raise PivotError("X_source_unlabeled needs X_target_unlabeled (or stack the rows and pass sample_domain)")
+        parts = [self._validate(M, reset=True) for M in (X, Xt, Xsu) if M is not None]
+        if len({M.shape[1] for M in parts}) != 1:
+            raise PivotError(f"X has {parts[0].shape[1]} columns but X_target_unlabeled has {parts[1].shape[1]}"
+                             + (f" and X_source_unlabeled {parts[2].shape[1]}" if len(parts) > 2 else "")
+                             + "; vectorize all with the same vocabulary")
+        ns, nt = parts[0].shape[0], parts[1].shape[0]
+        nsu = parts[2].shape[0] if len(parts) > 2 else 0
+        if y is not None:
+            y, _ = _labels(y, ns)
+            y = np.concatenate([y, np.full(nt + nsu, -1, dtype=y.dtype if y.dtype.kind in "iuf" else np.int64)])
+        sd = np.concatenate([np.ones(ns, dtype=np.int64), -np.ones(nt, dtype=np.int64), np.ones(nsu, dtype=np.int64)])
+        return sp.vstack(parts, format="csr"), y, sd
+
+    def _validate(self, X, reset: bool) -> sp.csr_matrix:
+        """``X`` as a float64 CSR matrix (scikit-learn's checks; their messages, as a :class:`PivotError`)."""
+        try:
+            M = validate_data(self, X, accept_sparse="csr", dtype=np.float64, reset=reset,
+                              ensure_min_samples=2 if reset else 1, ensure_min_features=2 if reset else 1)
+        except ValueError as e:
+            raise PivotError(str(e)) from None
+        return sp.csr_matrix(M)
+
+    def _check_params(self, n_features: int) -> None:
+        """Validate the parameters against the data (in fit: constructors store them unchanged)."""
+        for name in ("n_pivots", "h", "min_count"):
+            v = getattr(self, name, 1)
+            if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or v < (0 if name == "min_count" else 1):
+                raise PivotError(f"{name} must be an integer >= {0 if name == 'min_count' else 1}; got {v!r}",
+                                 code="E304")
+        if not np.isfinite(self.scale) or self.scale < 0:
+            raise PivotError(f"scale must be >= 0; got {self.scale!r}", code="E304")
+        names = getattr(self, "feature_names", None)
+        if names is not None and len(names) != n_features:
+            raise PivotError(f"feature_names has {len(names)} entries but X has {n_features} columns")
+
+    def _fit_theta(self, rows: DomainRows) -> None:
         raise NotImplementedError
 
     def _project(self, X: sp.csr_matrix) -> np.ndarray:
@@ -84,34 +246,29 @@ class PivotTransformer(TransformerMixin, BaseEstimator):
 
     def _check(self, X) -> sp.csr_matrix:
         if not hasattr(self, "theta_"):
-            raise NotFittedError(f"{type(self).__name__} is not fitted; call fit() first")
-        M = as_csr(X, "X")
-        if M.shape[1] != self.n_features_in_:
-            raise NlptaError(f"X has {M.shape[1]} columns; this {type(self).__name__} was fitted on "
-                             f"{self.n_features_in_}", code="E306")
-        return M
+            raise PivotNotFittedError(f"{type(self).__name__} is not fitted; call fit() first")
+        return self._validate(X, reset=False)
 
     def transform(self, X):
-        """``[X, scale_ * projection]`` (sparse) if ``concat`` else the scaled projection (dense)."""
+        """Return ``[X, scale_ * projection]`` (sparse) if ``concat`` else the scaled projection (dense)."""
         M = self._check(X)
         Z = self.scale_ * self._project(M)
         return sp.hstack([M, sp.csr_matrix(Z)], format="csr") if self.concat else Z
-
-    def fit_transform(self, X, y=None, **fit_params):
-        return self.fit(X, y, **fit_params).transform(X)
 
     @property
     def pivots_(self) -> list[dict[str, Any]]:
         """The chosen pivots, best first: feature (name, or column index), score and the number of
         source / target rows holding it."""
         if not hasattr(self, "pivot_index_"):
-            raise NotFittedError(f"{type(self).__name__} is not fitted; call fit() first")
+            raise PivotNotFittedError(f"{type(self).__name__} is not fitted; call fit() first")
         names = getattr(self, "feature_names", None)
+        if names is None:
+            names = getattr(self, "feature_names_in_", None)
 
         def name(i):
             if np.ndim(i):  # a (source, target) column pair (CL-SCL)
                 return "|".join(str(names[j]) if names is not None else str(int(j)) for j in i)
-            return names[i] if names is not None else int(i)
+            return str(names[i]) if names is not None else int(i)
 
         return [{"feature": name(i), "score": float(s),
                  "source_count": int(a), "target_count": int(b)}
@@ -121,44 +278,55 @@ class PivotTransformer(TransformerMixin, BaseEstimator):
     # ---------------------------------------------------------------------------- files
     _arrays: ClassVar[tuple[str, ...]] = ("theta_", "pivot_index_", "pivot_scores_", "pivot_source_counts_",
                                           "pivot_target_counts_", "input_columns_")
+    _scalars: ClassVar[tuple[str, ...]] = ("n_features_in_", "scale_", "n_source_rows_", "n_target_rows_")
 
-    def save(self, directory: str | Path) -> None:
-        """Write ``<kind>.json`` (parameters, fitted scalars) and ``<kind>.npz`` (arrays); no pickle."""
+    def save(self, directory: str | Path) -> Path:
+        """Write ``<kind>.json`` (parameters, fitted scalars) and ``<kind>.npz`` (arrays, and
+        array-valued parameters) into ``directory``; no pickle. Returns the folder."""
         if not hasattr(self, "theta_"):
-            raise NotFittedError(f"{type(self).__name__} is not fitted; call fit() first")
+            raise PivotNotFittedError(f"{type(self).__name__} is not fitted; call fit() first")
         d = Path(directory)
         d.mkdir(parents=True, exist_ok=True)
-        params = {k: (list(map(list, v)) if k == "pairs" and v is not None else v)
-                  for k, v in self.get_params().items()}
+        params, arrays = {}, {k: getattr(self, k) for k in self._arrays}
+        for k, v in self.get_params(deep=False).items():
+            if isinstance(v, np.ndarray):
+                arrays[f"param:{k}"] = v
+            else:
+                params[k] = list(map(list, v)) if k == "pairs" and v is not None else v
+        fitted = {k: getattr(self, k) for k in self._scalars if hasattr(self, k)}
+        if hasattr(self, "feature_names_in_"):
+            fitted["feature_names_in_"] = [str(x) for x in self.feature_names_in_]
         atomic_write_json(d / f"{self.kind}.json", {
-            "kind": type(self).__name__, "format": FORMAT_VERSION, "params": params,
-            "n_features_in": self.n_features_in_, "scale_": self.scale_,
-            "extra": {k: getattr(self, k) for k in getattr(self, "_json_attrs", ())},
-        })
+            "kind": type(self).__name__, "format": FORMAT_VERSION, "params": params, "fitted": fitted})
         tmp = d / f".{self.kind}.tmp.npz"
-        np.savez_compressed(tmp, **{k: getattr(self, k) for k in self._arrays})
+        np.savez_compressed(tmp, **arrays)
         tmp.replace(d / f"{self.kind}.npz")
+        return d
 
     @classmethod
     def load(cls, directory: str | Path):
-        """Read what :meth:`save` wrote (``allow_pickle=False``)."""
+        """Read what :meth:`save` wrote (``allow_pickle=False``); returns the fitted transformer."""
         d = Path(directory)
         path = d / f"{cls.kind}.json"
         if not path.exists():
-            raise NlptaError(f"no {cls.kind}.json in {d}; expected a folder written by {cls.__name__}.save", path=path,
-                             code="E306")
+            raise PivotError(f"no {cls.kind}.json in {d}; expected a folder written by {cls.__name__}.save", path=path)
         meta = json.loads(path.read_text(encoding="utf-8"))
         if meta.get("kind") != cls.__name__:
-            raise NlptaError(f"holds a {meta.get('kind')!r}, not a {cls.__name__}", path=path, code="E306")
-        params = meta["params"]
+            raise PivotError(f"holds a {meta.get('kind')!r}, not a {cls.__name__}", path=path)
+        if meta.get("format") not in (1, FORMAT_VERSION):
+            raise PivotError(f"file format {meta.get('format')!r}; this nlpta reads 1 and {FORMAT_VERSION}", path=path)
+        params = dict(meta["params"])
         if params.get("pairs") is not None:
             params["pairs"] = [tuple(p) for p in params["pairs"]]
-        self = cls(**params)
-        self.n_features_in_ = meta["n_features_in"]
-        self.scale_ = meta["scale_"]
-        for k, v in meta.get("extra", {}).items():
-            setattr(self, k, v)
+        if meta["format"] == 1:  # version 1 kept its fitted scalars at the top level
+            fitted = {"n_features_in_": meta["n_features_in"], "scale_": meta["scale_"], **meta.get("extra", {})}
+        else:
+            fitted = meta["fitted"]
         with np.load(d / f"{cls.kind}.npz", allow_pickle=False) as arr:
+            params.update({k.split(":", 1)[1]: arr[k] for k in arr.files if k.startswith("param:")})
+            self = cls(**params)
             for k in cls._arrays:
                 setattr(self, k, arr[k])
+        for k, v in fitted.items():
+            setattr(self, k, np.asarray(v, dtype=object) if k == "feature_names_in_" else v)
         return self

@@ -22,7 +22,7 @@ from typing import ClassVar
 import numpy as np
 import scipy.sparse as sp
 
-from ..errors import NlptaError
+from .base import DomainRows, PivotError
 from .scl import SCL
 from .selection import doc_freq, mutual_information
 
@@ -30,20 +30,23 @@ from .selection import doc_freq, mutual_information
 class CLSCL(SCL):
     """Cross-language SCL (Prettenhofer & Stein 2010) as a scikit-learn transformer.
 
-    ``fit(X_source, y_source, X_target_unlabeled=..., X_source_unlabeled=None)``: English rows,
-    their labels, target-language rows (unlabeled), optional more English rows.
+    ``fit(X, y, sample_domain)``: ``X`` stacks English rows (``sample_domain`` > 0; labeled, and
+    any number labeled -1: more unlabeled English text) and target-language rows (< 0, unlabeled).
 
     Args:
         pairs: candidate pivots, ``(source_column, target_column)`` pairs (the dictionary mapped
-            onto the columns; see :func:`nlpta.pivots.lexicon.dictionary_pairs`).
+            onto the columns).
         n_pivots: pivots kept (450 in the paper).
         h: dimensions kept (100 in the paper).
-        min_count: the English word occurs in >= this many English rows and its translation in
-            >= this many target rows (the paper's support threshold).
+        min_count: the English word occurs in >= this many labeled English rows and its
+            translation in >= this many target rows (the paper's support threshold).
         pivot_criterion: ``mi`` (mutual information of the English word with the label, the
             paper's choice) or ``freq``.
         concat: defaults to False: the classifier reads the projection only (the word columns of
             the two languages never meet, so they would only fit the source).
+        center: centre each language's projected rows on that language's mean (see the module docstring).
+        labeled_rows: defaults to True here: the pivot predictors also train on the labeled
+            English rows (the paper's unlabeled English text; Webis-CLS-10's is not available).
         Other arguments as in :class:`~nlpta.pivots.SCL`.
     """
 
@@ -53,17 +56,26 @@ class CLSCL(SCL):
     def __init__(self, pairs=None, n_pivots: int = 450, h: int = 100, min_count: int = 20,
                  pivot_criterion: str = "mi", alpha: float = 1.0, solver: str = "auto", rank: int = 300,
                  positive_only: bool = True, scale: float = 1.0, concat: bool = False, center: bool = True,
-                 feature_names=None, labeled_rows: bool = True, random_state: int = 0) -> None:
-        super().__init__(n_pivots=n_pivots, h=h, min_count=min_count, pivot_criterion=pivot_criterion,
-                         alpha=alpha, solver=solver, rank=rank, positive_only=positive_only, scale=scale,
-                         concat=concat, feature_names=feature_names, labeled_rows=labeled_rows,
-                         random_state=random_state)
+                 feature_names=None, labeled_rows: bool = True, random_state=0) -> None:
         self.pairs = pairs
+        self.n_pivots = n_pivots
+        self.h = h
+        self.min_count = min_count
+        self.pivot_criterion = pivot_criterion
+        self.alpha = alpha
+        self.solver = solver
+        self.rank = rank
+        self.positive_only = positive_only
+        self.scale = scale
+        self.concat = concat
         self.center = center
+        self.feature_names = feature_names
+        self.labeled_rows = labeled_rows
+        self.random_state = random_state
 
-    def _fit_theta(self, Xs, y, Xt, X_source_unlabeled=None) -> None:
-        super()._fit_theta(Xs, y, Xt, X_source_unlabeled=X_source_unlabeled)
-        en = Xs if X_source_unlabeled is None else sp.vstack([Xs, X_source_unlabeled], format="csr")
+    def _fit_theta(self, rows: DomainRows) -> None:
+        super()._fit_theta(rows)
+        en, Xt = rows.source_all(), rows.target
         self.target_columns_ = doc_freq(Xt) > doc_freq(en)
         self.language_means_ = np.zeros((2, self.theta_.shape[1]))
         if self.center:
@@ -82,26 +94,27 @@ class CLSCL(SCL):
     def _project(self, X: sp.csr_matrix) -> np.ndarray:
         return self._raw(X) - self.language_means_[self.is_target(X).astype(int)]
 
-    def _select(self, Xs, y, Xt):
-        if not self.pairs:
-            raise NlptaError("CLSCL needs pairs: (source column, target column) translation pairs", code="E304")
+    def _select(self, rows: DomainRows):
+        Xs, y, Xt = rows.source, rows.y, rows.target
+        if self.pairs is None or len(self.pairs) == 0:
+            raise PivotError("CLSCL needs pairs: (source column, target column) translation pairs", code="E304")
         P = np.asarray(self.pairs, dtype=np.int64)
         if P.ndim != 2 or P.shape[1] != 2 or P.min() < 0 or P.max() >= Xs.shape[1]:
-            raise NlptaError(f"pairs must be (source column, target column) pairs within 0..{Xs.shape[1] - 1}",
+            raise PivotError(f"pairs must be (source column, target column) pairs within 0..{Xs.shape[1] - 1}",
                              code="E304")
         cs, ct = doc_freq(Xs)[P[:, 0]], doc_freq(Xt)[P[:, 1]]
         ok = np.flatnonzero((cs >= self.min_count) & (ct >= self.min_count))
         if len(ok) == 0:
-            raise NlptaError(f"no dictionary pair has both words in >= {self.min_count} rows of their language; "
+            raise PivotError(f"no dictionary pair has both words in >= {self.min_count} rows of their language; "
                              "lower min_count or use a larger dictionary", code="E305")
         if self.pivot_criterion == "mi":
             if y is None:
-                raise NlptaError("pivot criterion 'mi' needs the source labels", code="E304")
+                raise PivotError("pivot criterion 'mi' needs the source labels", code="E304")
             score = mutual_information(Xs[:, P[ok, 0]], y)
         elif self.pivot_criterion == "freq":
             score = (cs + ct)[ok].astype(np.float64)
         else:
-            raise NlptaError(f"pivot criterion {self.pivot_criterion!r}; CLSCL takes mi or freq", code="E304")
+            raise PivotError(f"pivot criterion {self.pivot_criterion!r}; CLSCL takes mi or freq", code="E304")
         chosen, used = [], set()
         for j in np.argsort(-score, kind="stable"):  # best first; each word in one pivot at most
             a, b = P[ok[j]]

@@ -4,7 +4,8 @@ Pereira 2007).
 1. Choose pivots: features frequent in both domains (ranked by frequency, or by mutual
    information with the source label for SCL-MI).
 2. One linear predictor per pivot: "does this pivot occur here?" from the non-pivot features, on
-   source and unlabeled target rows together.
+   the unlabeled rows of both domains (target rows, source rows labeled -1, and the labeled source
+   rows too with ``labeled_rows=True``).
 3. Stack the predictors' weights into W (features x pivots), keep its positive entries, take the
    top ``h`` left singular vectors theta; the classifier sees ``[x, scale * theta^T x]``.
 
@@ -27,8 +28,7 @@ import scipy.linalg as sl
 import scipy.sparse as sp
 from sklearn.utils.extmath import randomized_svd
 
-from ..errors import NlptaError
-from .base import PivotTransformer, binary_rows
+from .base import DomainRows, PivotError, PivotTransformer, binary_rows
 from .selection import select_pivots
 
 SOLVERS = ("auto", "dual", "primal", "lowrank")
@@ -52,9 +52,9 @@ def solve_pivot_predictors(X: sp.csr_matrix, Y: np.ndarray, alpha: float = 1.0, 
             check it against float64).
     """
     if solver not in SOLVERS:
-        raise NlptaError(f"solver {solver!r}; expected one of {', '.join(SOLVERS)}", code="E304")
+        raise PivotError(f"solver {solver!r}; expected one of {', '.join(SOLVERS)}", code="E304")
     if alpha <= 0:
-        raise NlptaError(f"alpha must be > 0; got {alpha}", code="E304")
+        raise PivotError(f"alpha must be > 0; got {alpha}", code="E304")
     n, d = X.shape
     Xb = sp.hstack([X, np.ones((n, 1))], format="csr", dtype=dtype)
     Y = np.asarray(Y, dtype=np.float64)
@@ -106,10 +106,14 @@ def _fix_signs(U: np.ndarray) -> np.ndarray:
 
 
 class SCL(PivotTransformer):
-    """Structural correspondence learning (Blitzer et al. 2006, 2007) as a scikit-learn transformer.
+    """Structural correspondence learning (Blitzer, McDonald & Pereira 2006; SCL-MI: Blitzer,
+    Dredze & Pereira 2007) as a scikit-learn transformer.
 
-    ``fit(X_source, y_source, X_target_unlabeled=...)``; inputs are sparse count or binary
-    matrices over one vocabulary (rows binarised and l2-normalised inside).
+    ``fit(X, y, sample_domain)``: ``X`` stacks source and target rows (sparse count or binary
+    matrices over one vocabulary; rows are binarised and l2-normalised inside), ``sample_domain``
+    is > 0 for source rows and < 0 for target rows, ``y`` is -1 for unlabeled rows (SKADA's
+    convention; see :mod:`nlpta.pivots.base`). Source rows labeled -1 are more unlabeled source text
+    for the pivot predictors.
 
     Args:
         n_pivots: number of pivots (1000 in Blitzer et al. 2007).
@@ -125,12 +129,14 @@ class SCL(PivotTransformer):
         allowed_pivots: optional boolean mask of columns that may be pivots.
         input_mask: optional boolean mask of columns the pivot predictors may read (pivots are
             always excluded).
-        labeled_rows: train the pivot predictors on the labeled source rows too. With
-            ``labeled_rows=False`` they see unlabeled rows only (``X_target_unlabeled`` and
-            ``X_source_unlabeled`` if given), so the classifier's training rows are projected out of sample,
-            like the test rows (in-sample projections of the training rows reconstruct their
-            pivots almost exactly, and the classifier then leans on them: Blitzer kitchen -> dvd,
-            seed 1, 73.3% with the labeled rows in, 77.5% without, `none` 76.5%).
+        labeled_rows: train the pivot predictors on the labeled source rows too (default False:
+            they see the unlabeled rows only -- the target rows and any source rows labeled -1 --,
+            so the classifier's training rows are projected out of sample, like the test rows;
+            in-sample projections of the training rows reconstruct their pivots almost exactly
+            and the classifier then leans on them). Rows without labels are always used. A
+            feature that occurs only in labeled source rows then gets no weight in the projection:
+            add unlabeled source rows (``y = -1``) or set ``labeled_rows=True`` when the domains
+            share few features.
         random_state: seeds the randomized SVDs.
     """
 
@@ -139,7 +145,7 @@ class SCL(PivotTransformer):
     def __init__(self, n_pivots: int = 1000, h: int = 50, min_count: int = 10, pivot_criterion: str = "freq",
                  alpha: float = 1.0, solver: str = "auto", rank: int = 300, positive_only: bool = True,
                  scale: float = 1.0, concat: bool = True, feature_names=None, allowed_pivots=None,
-                 input_mask=None, labeled_rows: bool = True, random_state: int = 0) -> None:
+                 input_mask=None, labeled_rows: bool = False, random_state=0) -> None:
         self.n_pivots = n_pivots
         self.h = h
         self.min_count = min_count
@@ -156,23 +162,33 @@ class SCL(PivotTransformer):
         self.labeled_rows = labeled_rows
         self.random_state = random_state
 
-    def _select(self, Xs, y, Xt):
-        allowed = None if self.allowed_pivots is None else np.asarray(self.allowed_pivots, dtype=bool)
-        return select_pivots(Xs, Xt, y, n_pivots=self.n_pivots, min_count=self.min_count,
-                             criterion=self.pivot_criterion, allowed=allowed)
+    def _mask(self, name: str, n_features: int) -> np.ndarray | None:
+        m = getattr(self, name, None)
+        if m is None:
+            return None
+        m = np.asarray(m, dtype=bool)
+        if m.shape != (n_features,):
+            raise PivotError(f"{name} must be a boolean mask with one entry per column ({n_features}); "
+                             f"got shape {m.shape}", code="E304")
+        return m
 
-    def _fit_theta(self, Xs, y, Xt, X_source_unlabeled=None) -> None:
-        if self.h < 1 or self.n_pivots < 1:
-            raise NlptaError(f"h and n_pivots must be >= 1; got h={self.h}, n_pivots={self.n_pivots}", code="E304")
-        idx, scores, cs, ct = self._select(Xs, y, Xt)
+    def _select(self, rows: DomainRows):
+        return select_pivots(rows.source, rows.target, rows.y, n_pivots=self.n_pivots, min_count=self.min_count,
+                             criterion=self.pivot_criterion, allowed=self._mask("allowed_pivots", rows.source.shape[1]))
+
+    def _fit_theta(self, rows: DomainRows) -> None:
+        idx, scores, cs, ct = self._select(rows)
         self.pivot_index_, self.pivot_scores_ = idx, scores
         self.pivot_source_counts_, self.pivot_target_counts_ = cs, ct
-        parts = ([Xs] if self.labeled_rows else []) + [Xt] + ([X_source_unlabeled] if X_source_unlabeled is not None else [])
-        Xall = sp.vstack(parts, format="csr")
+        Xall = rows.unlabeled(self.labeled_rows)
         Y = self._targets(Xall)
-        keep = np.ones(Xall.shape[1], dtype=bool) if self.input_mask is None else np.asarray(self.input_mask, bool).copy()
+        mask = self._mask("input_mask", Xall.shape[1])
+        keep = np.ones(Xall.shape[1], dtype=bool) if mask is None else mask.copy()
         keep[self._excluded()] = False
         cols = np.flatnonzero(keep)
+        if len(cols) == 0:
+            raise PivotError(f"every input column is a pivot ({len(idx)} pivots, {Xall.shape[1]} columns): nothing "
+                             "is left to predict them from; lower n_pivots", code="E305")
         Xin = binary_rows(Xall[:, cols])
         W = solve_pivot_predictors(Xin, Y, alpha=self.alpha, solver=self.solver, rank=self.rank,
                                    random_state=self.random_state)

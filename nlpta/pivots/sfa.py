@@ -16,13 +16,16 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.utils.extmath import randomized_svd
 
-from ..errors import NlptaError
-from .base import PivotTransformer, binary_rows
+from .base import DomainRows, PivotError, PivotTransformer, binary_rows
 from .selection import select_pivots
 
 
 class SFA(PivotTransformer):
-    """Spectral feature alignment as a scikit-learn transformer (Pan et al. 2010).
+    """Spectral feature alignment (Pan, Ni, Sun, Yang & Chen 2010) as a scikit-learn transformer.
+
+    ``fit(X, y, sample_domain)`` as :class:`~nlpta.pivots.SCL`: ``X`` stacks source and target
+    rows, ``sample_domain`` > 0 source, < 0 target, ``y`` -1 for unlabeled rows. The graph's
+    co-occurrence counts are taken over every row.
 
     Args:
         n_pivots: number of domain-independent features (the paper uses a few hundred).
@@ -40,7 +43,7 @@ class SFA(PivotTransformer):
 
     def __init__(self, n_pivots: int = 500, h: int = 100, min_count: int = 10, pivot_criterion: str = "domain-mi",
                  scale: float = 1.0, concat: bool = True, feature_names=None, allowed_pivots=None,
-                 random_state: int = 0) -> None:
+                 random_state=0) -> None:
         self.n_pivots = n_pivots
         self.h = h
         self.min_count = min_count
@@ -51,15 +54,19 @@ class SFA(PivotTransformer):
         self.allowed_pivots = allowed_pivots
         self.random_state = random_state
 
-    def _fit_theta(self, Xs, y, Xt) -> None:
-        if self.h < 1 or self.n_pivots < 1:
-            raise NlptaError(f"h and n_pivots must be >= 1; got h={self.h}, n_pivots={self.n_pivots}", code="E304")
-        allowed = None if self.allowed_pivots is None else np.asarray(self.allowed_pivots, dtype=bool)
-        idx, scores, cs, ct = select_pivots(Xs, Xt, y, n_pivots=self.n_pivots, min_count=self.min_count,
-                                            criterion=self.pivot_criterion, allowed=allowed)
+    def _fit_theta(self, rows: DomainRows) -> None:
+        n_features = rows.source.shape[1]
+        allowed = None
+        if self.allowed_pivots is not None:
+            allowed = np.asarray(self.allowed_pivots, dtype=bool)
+            if allowed.shape != (n_features,):
+                raise PivotError(f"allowed_pivots must be a boolean mask with one entry per column ({n_features}); "
+                                 f"got shape {allowed.shape}", code="E304")
+        idx, scores, cs, ct = select_pivots(rows.source, rows.target, rows.y, n_pivots=self.n_pivots,
+                                            min_count=self.min_count, criterion=self.pivot_criterion, allowed=allowed)
         self.pivot_index_, self.pivot_scores_ = idx, scores
         self.pivot_source_counts_, self.pivot_target_counts_ = cs, ct
-        B = binary_rows(sp.vstack([Xs, Xt], format="csr"), norm=False)
+        B = binary_rows(rows.unlabeled(labeled_rows=True), norm=False)
         spec = np.setdiff1d(np.arange(B.shape[1]), idx)
         M = (B[:, spec].T @ B[:, idx]).tocsr()  # co-occurrence counts: specific x independent
         d1 = np.asarray(M.sum(axis=1)).ravel()
@@ -67,7 +74,7 @@ class SFA(PivotTransformer):
         linked = d1 > 0
         spec, M, d1 = spec[linked], M[linked], d1[linked]
         if len(spec) == 0:
-            raise NlptaError("no domain-specific feature co-occurs with a pivot", code="E305")
+            raise PivotError("no domain-specific feature co-occurs with a pivot; lower n_pivots", code="E305")
         N = sp.diags(1.0 / np.sqrt(d1)) @ M @ sp.diags(1.0 / np.sqrt(np.maximum(d2, 1e-12)))
         h = min(self.h, min(N.shape) - 1) if min(N.shape) > 1 else 1
         U, _, _ = randomized_svd(N, h, n_iter=5, random_state=self.random_state)
