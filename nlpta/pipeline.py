@@ -153,21 +153,21 @@ CONTEXTS = ("classes", "words", "embeddings")
 def _diagnose_before(spec: TaskSpec, tt: TransferTask, out: Path | None):
     """The task file's ``diagnose:`` section: the bias report of source vs target, written to
     ``<run>/diagnose/`` before the method is fitted."""
-    from .errors import TaskSpecError
+    from .errors import Errors
     from .evaluators.report import diagnose
 
     opts = dict(spec.diagnose or {})
     unknown = set(opts) - DIAGNOSE_OPTIONS
     if unknown:
-        raise TaskSpecError(f"task {spec.name!r}: diagnose has no option(s) {', '.join(sorted(unknown))}; "
-                            f"it takes {', '.join(sorted(DIAGNOSE_OPTIONS))}", path=spec.path)
+        raise Errors.E202(unknown=", ".join(map(repr, sorted(unknown))), section=f"diagnose of task {spec.name!r}",
+                          expected=", ".join(sorted(DIAGNOSE_OPTIONS)), path=spec.path)
     kw = {"mode": opts.get("mode", "auto"), "n_permutations": int(opts.get("permutations", 200)), "seed": tt.seed}
     if "detectors" in opts:
         kw["detectors"] = tuple(opts["detectors"])
     contexts = opts.get("contexts", "classes")
     if contexts not in CONTEXTS:
-        raise TaskSpecError(f"task {spec.name!r}: diagnose.contexts must be one of {', '.join(CONTEXTS)}, not "
-                            f"{contexts!r}", path=spec.path)
+        raise Errors.E204(key=f"task {spec.name!r}: diagnose.contexts", got=repr(contexts),
+                          expected=f"one of {', '.join(CONTEXTS)}", path=spec.path)
     kw["context_options"] = context_options(contexts, tt.seed)
     rep = diagnose(tt.source, tt.target, source_name=spec.describe_source(), target_name=spec.target.describe(), **kw)
     if out is not None:

@@ -251,5 +251,5 @@ def test_webis_jp_is_japanese(domain):
 def test_webis_unlabeled_is_not_available():
     from nlpta.errors import NlptaError
 
-    with pytest.raises(NlptaError, match="has no split 'unlabeled'"):
+    with pytest.raises(NlptaError, match="no split 'unlabeled'"):
         load("webis:de/books", split="unlabeled")

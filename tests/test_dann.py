@@ -215,7 +215,7 @@ def test_shallow_dann_text_input_and_bad_input():
         ShallowDANN().fit(X, [1] * 60 + [-1] * 60)
     with pytest.raises(ValueError, match="inconsistent numbers of samples"):
         ShallowDANN().fit(X, [1, 0])
-    with pytest.raises(NlptaError, match="sample_domain must hold integers"):
+    with pytest.raises(NlptaError, match="sample_domain must be integers"):
         ShallowDANN().fit(src, labels, tgt)  # the old fit(source, labels, target) call says what changed
     with pytest.warns(UserWarning, match="no target rows"):
         m = ShallowDANN(epochs=2, hidden=4).fit(src, labels)
@@ -262,8 +262,8 @@ def test_dann_needs_unlabeled_rows_and_a_sentiment_task(data_root):
     for name in ("dann", "lora-dann"):
         with pytest.raises(NlptaError, match="unlabeled:") as e:
             get_method(name, "sentiment", seed=1).fit(tt)
-        assert e.value.code == "E305"
-    with pytest.raises(NlptaError, match="does not support pos"):
+        assert e.value.code == "E306"
+    with pytest.raises(NlptaError, match="does not support 'pos'"):
         get_method("dann", "pos")
     with pytest.raises(NlptaError, match="no parameter"):
         get_method("dann", "sentiment", hiddn=10)

@@ -97,7 +97,7 @@ def test_from_pretrained_and_save_pretrained_errors(tmp_path):
 
     with pytest.raises(NlptaError, match="no model folder") as e:
         AdapterModel.from_pretrained(tmp_path / "missing")
-    assert e.value.code == "E312"
+    assert e.value.code == "E307"
     with pytest.raises(NlptaError, match="nlpta_model.json"):
         AdapterModel.from_pretrained(tmp_path)
     with pytest.raises(NotFittedError):

@@ -57,7 +57,7 @@ def test_tagger_sample_weight_per_sentence_or_per_token():
 def test_tagger_errors():
     with pytest.raises(NotFittedError):
         FeatureTagger().predict([["a"]])
-    with pytest.raises(NlptaError, match="2 tokens but 1 tags"):
+    with pytest.raises(NlptaError, match="1 values for 2 tokens of sentence 0"):
         FeatureTagger().fit([["a", "b"]], [["X"]])
     with pytest.raises(ValueError, match="list of token lists"):
         FeatureTagger().fit(np.zeros((3, 2)), [["X"]] * 3)
@@ -76,7 +76,7 @@ def test_sentiment_cv_and_roundtrip(tmp_path):
 
 
 def test_sentiment_input_errors():
-    with pytest.raises(NlptaError, match="single class"):
+    with pytest.raises(NlptaError, match="only one class"):
         BowSentimentClassifier().fit(["a", "b"], [1, 1])
     with pytest.raises(NlptaError, match="0/1"):
         BowSentimentClassifier().fit(["a", "b"], [1, 2])

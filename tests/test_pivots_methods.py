@@ -188,7 +188,7 @@ def test_methods_reject_bad_tasks(data_root):
     for name in ("scl", "scl-mi", "sfa", "cl-scl"):
         with pytest.raises(NlptaError, match="unlabeled"):
             get_method(name, "sentiment", seed=1).fit(tt)
-    with pytest.raises(NlptaError, match="does not support pos"):
+    with pytest.raises(NlptaError, match="does not support 'pos'"):
         get_method("scl-mi", "pos")
     with pytest.raises(NlptaError, match="no parameter"):
         get_method("scl", "sentiment", n_pivot=5)

@@ -215,7 +215,7 @@ def test_multi_source_pos_ensemble_and_errors(data_root, tmp_path):
                                    target=DataSpec("ud:en_ewt", split="test", domain="reviews", limit=20)), seed=1)
     with pytest.raises(NlptaError, match="two or more domains"):
         get_method("ms-weighted", "pos", seed=1).fit(single)
-    with pytest.raises(NlptaError, match="weighting 'best'"):
+    with pytest.raises(NlptaError, match="weighting must be similarity or uniform; got 'best'"):
         get_method("ms-ensemble", "pos", seed=1, weighting="best").fit(tt)
 
 
@@ -229,5 +229,5 @@ def test_multi_source_task_errors(data_root, tmp_path):
         load_task(f)
     f.write_text("name: x\ntask: sentiment\nsource:\n  - {corpus: mdsd:books, split: train}\n"
                  "  - {corpus: mdsd:dvd, splt: train}\ntarget: {corpus: mdsd:kitchen, split: test}\n")
-    with pytest.raises(TaskSpecError, match=r"t.yaml:5.*source\[1\]: unknown key 'splt'"):
+    with pytest.raises(TaskSpecError, match=r"t.yaml:5: .*unknown key.*'splt' in source\[1\]"):
         load_task(f)

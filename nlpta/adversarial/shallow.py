@@ -23,7 +23,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_consistent_length, column_or_1d, validate_data
 from torch import nn
 
-from ..errors import NlptaError
+from ..errors import Errors
 from ..io import atomic_write_json
 from ..models.classical import (
     EstimatorInputError,
@@ -56,13 +56,17 @@ def _source_mask(n: int, y: np.ndarray, sample_domain) -> np.ndarray:
         sd = column_or_1d(np.asarray(sample_domain))
         if sd.dtype.kind not in "iu" and not (sd.dtype.kind == "f" and np.all(np.isfinite(sd))
                                               and np.all(sd == np.round(sd))):
-            raise EstimatorInputError("sample_domain must hold integers (positive: source row, negative: target "
-                                      f"row); got dtype {sd.dtype}. Target rows travel inside X: append them with "
-                                      "label -1 (or a negative sample_domain)")
+            raise Errors.E322(what="sample_domain", expected="integers (positive: source row, negative: target row)",
+                              got=f"dtype {sd.dtype}. Target rows travel inside X: append them with label -1 (or a "
+                                  "negative sample_domain)", cls=EstimatorInputError)
         if len(sd) != n:
-            raise EstimatorInputError(f"sample_domain has {len(sd)} values for {n} rows of X")
+            raise Errors.E320(what="sample_domain", got=len(sd), expected=f"{n} rows of X", per="row",
+                              cls=EstimatorInputError)
         if np.any(sd == 0):
-            raise EstimatorInputError("sample_domain 0 is neither a source (positive) nor a target (negative) domain")
+            raise Errors.E322(what="sample_domain",
+                              expected="non-zero integers (positive: source row, negative: target row)",
+                              got=f"0 in {int(np.sum(sd == 0))} rows: neither a source nor a target domain",
+                              cls=EstimatorInputError)
         return sd > 0
     if y.dtype.kind in "iuf":
         return y != -1
@@ -185,22 +189,28 @@ class ShallowDANN(ClassifierMixin, TransformerMixin, BaseEstimator):
 
     def _validate_params(self) -> None:
         if self.features not in FEATURES:
-            raise EstimatorInputError(f"features {self.features!r}; expected one of {', '.join(FEATURES)}")
+            raise Errors.E322(what="features", expected=f"one of {', '.join(FEATURES)}", got=repr(self.features),
+                              cls=EstimatorInputError)
         for k in ("hidden", "max_features", "epochs", "n_threads"):
             v = getattr(self, k)
             if not isinstance(v, numbers.Integral) or isinstance(v, bool) or v < 1:
-                raise EstimatorInputError(f"{k} must be a positive integer; got {v!r}")
+                raise Errors.E322(what=k, expected="a positive integer", got=repr(v), cls=EstimatorInputError)
         if not isinstance(self.domain_hidden, numbers.Integral) or self.domain_hidden < 0:
-            raise EstimatorInputError(f"domain_hidden must be an integer >= 0; got {self.domain_hidden!r}")
+            raise Errors.E322(what="domain_hidden", expected="an integer >= 0", got=repr(self.domain_hidden),
+                              cls=EstimatorInputError)
         if not isinstance(self.batch_size, numbers.Integral) or self.batch_size < 2:
-            raise EstimatorInputError(f"batch_size must be an integer >= 2 (half source, half target); got "
-                                      f"{self.batch_size!r}")
+            raise Errors.E322(what="batch_size", expected="an integer >= 2 (half source, half target)",
+                              got=repr(self.batch_size), cls=EstimatorInputError)
         ngr = (list(self.ngram_range) if isinstance(self.ngram_range, Sequence | np.ndarray)
                and not isinstance(self.ngram_range, str) else [])
         if len(ngr) != 2 or not 1 <= ngr[0] <= ngr[1]:
-            raise EstimatorInputError(f"ngram_range must be [min, max] with 1 <= min <= max; got {self.ngram_range!r}")
-        if not self.lr > 0 or not self.lambda_max >= 0 or not self.gamma >= 0:
-            raise EstimatorInputError("lr must be > 0 and lambda_max, gamma >= 0")
+            raise Errors.E322(what="ngram_range", expected="[min, max] with 1 <= min <= max",
+                              got=repr(self.ngram_range), cls=EstimatorInputError)
+        if not self.lr > 0:
+            raise Errors.E322(what="lr", expected="a number > 0", got=repr(self.lr), cls=EstimatorInputError)
+        for k in ("lambda_max", "gamma"):
+            if not getattr(self, k) >= 0:
+                raise Errors.E322(what=k, expected="a number >= 0", got=repr(getattr(self, k)), cls=EstimatorInputError)
 
     def _vectorizer(self):
         from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
@@ -227,7 +237,7 @@ class ShallowDANN(ClassifierMixin, TransformerMixin, BaseEstimator):
         """
         self._validate_params()
         if y is None:
-            raise EstimatorInputError("ShallowDANN requires y to be passed, but the target y is None")
+            raise Errors.E324(what="ShallowDANN", cls=EstimatorInputError)
         text = _is_text(X)
         if text:
             texts = _text_list(X)
@@ -240,15 +250,15 @@ class ShallowDANN(ClassifierMixin, TransformerMixin, BaseEstimator):
         src = _source_mask(len(y), y, sample_domain)
         ys = y[src]
         if len(ys) == 0:
-            raise EstimatorInputError("no source rows (every row is marked as a target row)")
+            raise Errors.E305(detail="no source rows (every row is marked as a target row)", cls=EstimatorInputError)
         if ys.dtype.kind in "iuf" and np.any(ys == -1):
-            raise EstimatorInputError("source rows must have labels (-1 marks unlabeled target rows); "
-                                      f"{int(np.sum(ys == -1))} source rows have -1")
+            raise Errors.E304(cls=EstimatorInputError,
+                              detail="source rows must have labels (-1 marks unlabeled target rows); "
+                                     f"{int(np.sum(ys == -1))} source rows have -1")
         check_classification_targets(ys)
         classes = np.unique(ys)
         if len(classes) < 2:
-            raise EstimatorInputError(f"the source labels contain only one class ({classes.tolist()}); need at "
-                                      "least two")
+            raise Errors.E323(what="the source labels", found=classes.tolist(), cls=EstimatorInputError)
         if text:
             vec = self._vectorizer()
             M = vec.fit_transform(texts).tocsr()
@@ -352,7 +362,8 @@ class ShallowDANN(ClassifierMixin, TransformerMixin, BaseEstimator):
         _check_fitted(self, "net_")
         if _is_text(X):
             if self.vectorizer_ is None:
-                raise EstimatorInputError("this ShallowDANN was fitted on a matrix; pass a matrix, not texts")
+                raise Errors.E304(cls=EstimatorInputError,
+                                  detail="this ShallowDANN was fitted on a matrix; pass a matrix, not texts")
             M = self.vectorizer_.transform(_text_list(X))
             return (M * np.float32(self.input_scale_)).tocsr() if self.input_scale_ != 1.0 else M.tocsr()
         return validate_data(self, X, accept_sparse="csr", dtype=np.float32, reset=False)
@@ -400,7 +411,8 @@ class ShallowDANN(ClassifierMixin, TransformerMixin, BaseEstimator):
         keep = y != -1 if y.dtype.kind in "iuf" else np.ones(len(y), dtype=bool)
         pred = self.predict(X)
         if len(pred) != len(y):
-            raise EstimatorInputError(f"{len(y)} labels for {len(pred)} rows")
+            raise Errors.E320(what="y", got=len(y), expected=f"{len(pred)} rows of X", per="row",
+                              cls=EstimatorInputError)
         w = None if sample_weight is None else np.asarray(sample_weight)[keep]
         return float(accuracy_score(y[keep], pred[keep], sample_weight=w))
 
@@ -440,11 +452,11 @@ class ShallowDANN(ClassifierMixin, TransformerMixin, BaseEstimator):
 
         d = Path(directory)
         if not (d / "dann.json").exists():
-            raise NlptaError("not a ShallowDANN folder (no dann.json)", path=d, code="E312")
+            raise Errors.E307(path=d, detail="no dann.json: not a folder written by ShallowDANN.save")
         meta = json.loads((d / "dann.json").read_text(encoding="utf-8"))
         if meta.get("kind") != "ShallowDANN":
-            raise NlptaError(f"dann.json describes a {meta.get('kind')!r}, not a ShallowDANN", path=d / "dann.json",
-                             code="E312")
+            raise Errors.E312(path=d / "dann.json", found=f"a {meta.get('kind')!r} (dann.json's kind)",
+                              expected="a ShallowDANN")
         params = dict(meta["params"])
         if "seed" in params:  # folders written before the estimator took random_state
             params["random_state"] = params.pop("seed")

@@ -27,16 +27,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from nlpta.errors import NlptaError
+from nlpta.errors import BenchError, Errors  # BenchError: also importable from here, as before
 
 from .cache import Cache, code_version, digest, jsonable, key_material
 from .provenance import device_name
-
-
-class BenchError(NlptaError):
-    """A benchmark run or measurement failed (the message names it and gives the cause)."""
-
-    code = "E900"
 
 
 def _local_methods() -> dict[str, type]:
@@ -147,7 +141,7 @@ def run_isolated(request: Mapping[str, Any], timeout: float | None = None) -> di
                        capture_output=True, text=True, timeout=timeout, env={**os.environ})
     line = [x for x in p.stdout.splitlines() if x.startswith("RESULT ")]
     if p.returncode != 0 or not line:
-        raise BenchError(f"isolated run exited with {p.returncode}:\n{p.stderr[-4000:]}")
+        raise Errors.E900(detail=f"isolated run exited with {p.returncode}:\n{p.stderr[-4000:]}")
     return json.loads(line[-1][len("RESULT "):])
 
 
@@ -203,7 +197,7 @@ class Bench:
             raise
         except Exception as e:  # noqa: BLE001 - every failure becomes one error that names the run
             tb = traceback.format_exc(limit=6)
-            raise BenchError(f"{what} failed: {type(e).__name__}: {e}\n{tb}") from e
+            raise Errors.E900(detail=f"{what} failed: {type(e).__name__}: {e}\n{tb}") from e
         seconds = time.perf_counter() - t0
         result = dict(jsonable(result))
         result.setdefault("device", device_name())
@@ -290,12 +284,12 @@ class Bench:
                 self.run(**r, subprocess=True)
             except BenchError as e:
                 with self._lock:
-                    errors.append(str(e))
+                    errors.append(e.message)
 
         with ThreadPoolExecutor(max(1, jobs or self.jobs)) as ex:
             list(ex.map(one, todo))
         if errors:
-            raise BenchError(f"{len(errors)} of {len(todo)} runs failed; the first:\n{errors[0]}")
+            raise Errors.E900(detail=f"{len(errors)} of {len(todo)} runs failed; the first:\n{errors[0]}")
 
     # --------------------------------------------------------------------------- measurements
     def measure(self, fn: Callable[..., Mapping[str, Any]], seed: int | None = None, **config: Any) -> dict:

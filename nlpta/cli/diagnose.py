@@ -10,7 +10,7 @@ from pathlib import Path
 def cmd_diagnose(a: argparse.Namespace) -> int:
     from .. import data
     from ..data.schema import task_of
-    from ..errors import NlptaError
+    from ..errors import Errors
     from ..evaluators.report import diagnose
     from ..pipeline import context_options
 
@@ -20,7 +20,7 @@ def cmd_diagnose(a: argparse.Namespace) -> int:
                              lang=getattr(a, f"{role}_lang"))
         ds[role] = data.sample_rows(ds[role], a.limit or None, a.seed)
     if a.task and task_of(ds["source"]) != a.task:
-        raise NlptaError(f"--task {a.task} given, but {a.source} is a {task_of(ds['source'])} corpus", code="E111")
+        raise Errors.E111(detail=f"--task {a.task} given, but {a.source} is a {task_of(ds['source'])} corpus")
     embed = None
     if a.embed:
         from ..models.encoders import minilm_embedder

@@ -11,7 +11,7 @@ import argparse
 import time
 from pathlib import Path
 
-from ..errors import NlptaError
+from ..errors import Errors
 
 
 def cmd_embed_train(a: argparse.Namespace) -> int:
@@ -27,7 +27,9 @@ def cmd_embed_train(a: argparse.Namespace) -> int:
     elif a.lang:
         sents, stats = language_corpus(a.lang)
     else:
-        raise NlptaError("give --corpus NAME (optionally --split/--domain/--lang) or --lang L for all text of a language")
+        raise Errors.E911(command="embed train", needs="--corpus NAME or --lang L",
+                          detail="--corpus reads one corpus (optionally --split/--domain/--lang), --lang L "
+                          "all text of a language")
     print(f"corpus: {stats.sentences} sentences, {stats.tokens} tokens, {stats.types} types")
     t0 = time.perf_counter()
     kv = train_vectors(sents, algo=a.algo, sg=0 if a.cbow else 1, vector_size=a.dim, window=a.window,
@@ -45,7 +47,8 @@ def cmd_align(a: argparse.Namespace) -> int:
     from ..io import atomic_write_json
 
     if a.method in ("procrustes", "refine") and not a.dict:
-        raise NlptaError(f"--method {a.method} needs --dict FILE (or use --method identical|unsupervised)")
+        raise Errors.E911(command="align", needs="--dict FILE",
+                          detail=f"--method {a.method} fits on a seed dictionary (or use --method identical|unsupervised)")
     src = load_vectors(a.src, limit=a.max_vocab)
     tgt = load_vectors(a.tgt, limit=a.max_vocab)
     norm = tuple(s for s in a.normalize.split(",") if s) if a.normalize else ("none",)

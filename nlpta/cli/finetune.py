@@ -22,14 +22,14 @@ def cmd_push(a: argparse.Namespace) -> int:
 def cmd_finetune(a: argparse.Namespace) -> int:
     import yaml
 
-    from ..errors import NlptaError
+    from ..errors import Errors
     from ..pipeline import run_task
 
     params: dict = {}
     for kv in a.param or []:
         k, sep, v = kv.partition("=")
         if not sep:
-            raise NlptaError(f"--param {kv!r}: expected KEY=VALUE")
+            raise Errors.E910(given=kv)
         params[k] = yaml.safe_load(v)
     for key in ("model", "max_steps", "max_length", "max_examples", "checkpoint_every"):
         if getattr(a, key) is not None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ..errors import NlptaError
+from ..errors import Errors, NlptaError
 
 
 def _parse_value(v: str):
@@ -26,7 +26,7 @@ def cmd_run(a: argparse.Namespace) -> int:
     for kv in a.param or []:
         k, sep, v = kv.partition("=")
         if not sep:
-            raise NlptaError(f"--param {kv!r}: expected KEY=VALUE")
+            raise Errors.E910(given=kv)
         params[k] = _parse_value(v)
     res = run_task(a.task, method=a.method, seeds=seeds, out_dir=a.out, params=params, save_model=a.save_model)
     s = res.metrics["summary"]["accuracy"]

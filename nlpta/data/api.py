@@ -12,7 +12,7 @@ from pathlib import Path
 import datasets
 
 from .. import __version__
-from ..errors import DataNotFoundError, EmptyDataError, NlptaError
+from ..errors import Errors
 from . import conllu, reviews, tagged
 from .paths import data_root, find_file, open_binary
 from .pools import pool_stats
@@ -85,21 +85,21 @@ def load(
         source = sname
         rows = list(gen)
     if not rows:
-        raise EmptyDataError(f"{source} split={split!r} has no rows")
+        raise Errors.E105(detail=f"{source} (split={split!r}) is empty")
     if domain is not None:
         wanted = {domain} if isinstance(domain, str) else set(domain)
         have = Counter(r["domain"] for r in rows)
         rows = [r for r in rows if r["domain"] in wanted]
         if not rows:
-            raise EmptyDataError(
-                f"{source} split={split!r} has no rows of domain {sorted(wanted)}; its domains are "
+            raise Errors.E105(
+                detail=f"{source} (split={split!r}) has none of domain {sorted(wanted)}; its domains are "
                 + ", ".join(f"{d} ({n})" for d, n in sorted(have.items()))
             )
     if lang is not None:
         have = Counter(r["lang"] for r in rows)
         rows = [r for r in rows if r["lang"] == lang]
         if not rows:
-            raise EmptyDataError(f"{source} has no rows of language {lang!r}; it has {dict(have)}")
+            raise Errors.E105(detail=f"{source} has none of language {lang!r}; it has {dict(have)}")
     ds = pos_dataset(rows) if task == "pos" else sentiment_dataset(rows)
     if not labeled:
         ds = strip_labels(ds)
@@ -152,8 +152,8 @@ def _load_registered(corpus: Corpus, split: str | None, options: dict) -> Genera
     the unlabeled pool when the split is one (its loader returns them), else ``None``."""
     root = data_root()
     if not corpus.available(root):
-        raise DataNotFoundError(
-            f"corpus {corpus.name!r} not found: expected {corpus.path} under the data root {root} "
+        raise Errors.E101(
+            detail=f"corpus {corpus.name!r}: expected {corpus.path} under the data root {root} "
             f"(from ${'NLPTA_DATA'} or ../shared/data beside the checkout). Set NLPTA_DATA to the "
             f"folder holding the corpora, or run `nlpta data fetch {corpus.name}` where there is internet",
             path=root / corpus.path,
@@ -164,10 +164,7 @@ def _load_registered(corpus: Corpus, split: str | None, options: dict) -> Genera
         splits = corpus.default_splits or tuple(s for s in corpus.splits if s != "unlabeled")
     else:
         if split not in corpus.splits:
-            raise NlptaError(
-                f"corpus {corpus.name!r} has no split {split!r}; its splits are {', '.join(corpus.splits)}",
-                code="E106",
-            )
+            raise Errors.E106(split=split, detail=f"corpus {corpus.name!r} has splits {', '.join(corpus.splits)}")
         splits = (split,)
     pool = None
     for s in splits:
@@ -205,7 +202,7 @@ def _load_path(path: Path, split: str | None, options: dict) -> tuple[str, Itera
     """Read a user file or folder; returns ``(task, rows)``."""
     fmt = options.get("format")
     if fmt is not None and fmt not in PATH_FORMATS:
-        raise NlptaError(f"unknown format {fmt!r}; expected one of {', '.join(PATH_FORMATS)}", path=path, code="E107")
+        raise Errors.E107(detail=f"unknown format {fmt!r}; expected one of {', '.join(PATH_FORMATS)}", path=path)
     dom = options.get("domain_name", "")
     lang = options.get("lang_code", "")
     if path.is_dir():
@@ -214,7 +211,8 @@ def _load_path(path: Path, split: str | None, options: dict) -> tuple[str, Itera
             if split:
                 files = [f for f in files if f"-{split}." in f.name or f.name.startswith(f"{split}.")]
                 if not files:
-                    raise DataNotFoundError(f"no *-{split}.conllu[.gz] file in the folder", path=path)
+                    raise Errors.E101(detail=f"a *-{split}.conllu[.gz] file (the {split!r} split) in the folder",
+                                      path=path)
 
             def gen() -> Iterator[dict]:
                 for f in files:
@@ -228,23 +226,23 @@ def _load_path(path: Path, split: str | None, options: dict) -> tuple[str, Itera
                                                             **reviews.blitzer_split_options(options))
         if any(p.name.startswith(("train.review", "test.review")) for p in path.iterdir()):
             if split not in (None, "train", "test"):
-                raise NlptaError(f"a Webis-CLS-10 folder has splits train, test; not {split!r}", path=path, code="E106")
+                raise Errors.E106(split=split, detail="a Webis-CLS-10 folder has splits train, test", path=path)
 
             def gen_w() -> Iterator[dict]:
                 for s in (split,) if split else ("train", "test"):
                     yield from reviews.iter_webis(path / f"{s}.review", domain=dom or path.name, lang=lang)
 
             return "sentiment", gen_w()
-        raise NlptaError(
-            "folder holds no *.conllu, positive/negative.review or train/test.review files; "
+        raise Errors.E107(
+            detail="the folder holds no *.conllu, positive/negative.review or train/test.review files; "
             "expected a UD treebank, a Blitzer domain or a Webis-CLS-10 domain folder",
-            path=path, code="E107",
+            path=path,
         )
     p = find_file(path)
     if split not in (None, "all"):
-        raise NlptaError(
-            f"a single file has no splits (asked for split={split!r}); point at a folder with "
-            "<name>-<split>.* files, or leave split out", path=p, code="E106",
+        raise Errors.E106(
+            split=split, detail="a single file has no splits; point at a folder with <name>-<split>.* files, "
+            "or leave split out", path=p,
         )
     lname = p.name.lower().removesuffix(".gz")
     if fmt is None:
@@ -263,9 +261,9 @@ def _load_path(path: Path, split: str | None, options: dict) -> tuple[str, Itera
         elif lname.endswith(".csv"):
             fmt = "csv"
         else:
-            raise NlptaError(
-                f"cannot tell the format of {p.name}; pass format= one of {', '.join(PATH_FORMATS)}",
-                path=p, code="E107",
+            raise Errors.E107(
+                detail=f"no format is known for the name {p.name}; pass format= one of {', '.join(PATH_FORMATS)}",
+                path=p,
             )
     dom = dom or p.parent.name
     if fmt == "conllu":

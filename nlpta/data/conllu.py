@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from ..errors import FormatError, LabelError
+from ..errors import Errors
 from .paths import read_lines
 from .schema import UPOS_SET
 
@@ -64,8 +64,8 @@ def iter_conllu(
         n_sent += 1
         labeled = [t != "_" for t in upos]
         if any(labeled) and not all(labeled):
-            raise LabelError(
-                "sentence mixes UPOS tags and '_' (unlabeled); expected all or none tagged",
+            raise Errors.E104(
+                detail="sentence mixes UPOS tags and '_' (unlabeled); expected all or none tagged",
                 path=path,
                 line=start_line,
             )
@@ -91,8 +91,8 @@ def iter_conllu(
             continue
         if line.startswith("#"):
             if tokens:
-                raise FormatError(
-                    "comment line inside a sentence; expected a blank line before it", path, lineno
+                raise Errors.E102(
+                    detail="comment line inside a sentence; expected a blank line before it", path=path, line=lineno
                 )
             body = line[1:].strip()
             if "=" in body:
@@ -108,30 +108,28 @@ def iter_conllu(
             continue
         cols = line.split("\t")
         if len(cols) != 10:
-            raise FormatError(
-                f"expected 10 tab-separated columns (ID FORM LEMMA UPOS XPOS FEATS HEAD DEPREL "
+            raise Errors.E102(
+                detail=f"expected 10 tab-separated columns (ID FORM LEMMA UPOS XPOS FEATS HEAD DEPREL "
                 f"DEPS MISC), found {len(cols)}",
-                path,
-                lineno,
+                path=path,
+                line=lineno,
             )
         tid = cols[0]
         if _RANGE_RE.match(tid) or _EMPTY_RE.match(tid):
             continue
         if not _ID_RE.match(tid):
-            raise FormatError(f"bad token ID {tid!r}; expected 1, 2, ... or a range 1-2", path, lineno)
+            raise Errors.E102(detail=f"bad token ID {tid!r}; expected 1, 2, ... or a range 1-2", path=path, line=lineno)
         if int(tid) != expected_id:
-            raise FormatError(
-                f"token ID {tid} out of order; expected {expected_id}", path, lineno
-            )
+            raise Errors.E102(detail=f"token ID {tid} out of order; expected {expected_id}", path=path, line=lineno)
         expected_id += 1
         if not tokens:
             start_line = lineno
         tag = cols[3]
         if tag != "_" and tag not in UPOS_SET:
-            raise LabelError(
-                f"unknown UPOS tag {tag!r}; expected one of UD's 17: {', '.join(sorted(UPOS_SET))}",
-                path,
-                lineno,
+            raise Errors.E104(
+                detail=f"unknown UPOS tag {tag!r}; expected one of UD's 17: {', '.join(sorted(UPOS_SET))}",
+                path=path,
+                line=lineno,
             )
         tokens.append(cols[1])
         upos.append(tag)

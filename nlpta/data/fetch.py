@@ -14,7 +14,7 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
-from ..errors import NlptaError
+from ..errors import Errors
 from .paths import data_root
 from .registry import UD_TREEBANKS, get_corpus
 
@@ -45,10 +45,7 @@ def plan(name: str, root: Path) -> list[tuple[str, Path]]:
         return [(WEBIS, root / "sentiment" / "webis_cls10")]
     if c.name in NLTK_NAMES:
         return [(f"nltk:{NLTK_NAMES[c.name]}", root / "pos" / "nltk_data")]
-    raise NlptaError(
-        f"no public download known to nlpta for {c.name!r}; place its files under {root / c.path} "
-        "(see the data README for the layout)", code="E108",
-    )
+    raise Errors.E108(name=c.name, detail=f"place its files under {root / c.path} (see the data README for the layout)")
 
 
 def _download(url: str, timeout: float = 60.0) -> bytes:
@@ -56,7 +53,7 @@ def _download(url: str, timeout: float = 60.0) -> bytes:
         with urllib.request.urlopen(url, timeout=timeout) as r:  # noqa: S310 (fixed https sources)
             return r.read()
     except OSError as e:
-        raise NlptaError(f"download failed: {url}: {e}", code="E109") from None
+        raise Errors.E109(detail=f"{url}: {e}") from None
 
 
 def _atomic_bytes(dest: Path, payload: bytes) -> None:
@@ -101,7 +98,7 @@ def fetch(name: str, root: str | Path | None = None, dry_run: bool = False) -> I
 
             ok = nltk.download(url[5:], download_dir=str(dest), quiet=True)
             if not ok:
-                raise NlptaError(f"nltk.download({url[5:]!r}) failed", code="E109")
+                raise Errors.E109(detail=f"nltk.download({url[5:]!r}) into {dest} reported failure")
         elif url.endswith(".tar.gz"):
             payload = _download(url)
             (_extract_webis if "webis" in str(dest) else _extract_blitzer)(payload, dest)

@@ -17,7 +17,7 @@ import re
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from ..errors import DataNotFoundError, FormatError, NlptaError
+from ..errors import Errors
 from .paths import data_root
 
 MUSE_SPLITS = {"train": ".0-5000", "test": ".5000-6500", "full": ""}
@@ -44,12 +44,12 @@ def muse_path(src: str, tgt: str, split: str = "full") -> Path:
         NlptaError (E110): an unknown ``split``. DataNotFoundError: no such file (the path is named).
     """
     if split not in MUSE_SPLITS:
-        raise NlptaError(f"MUSE dictionary split {split!r}: expected one of {', '.join(MUSE_SPLITS)}", code="E110")
+        raise Errors.E110(split=split, expected=", ".join(MUSE_SPLITS))
     src, tgt = lang_code(src), lang_code(tgt)
     p = data_root() / "lexicons" / "muse" / f"{src}-{tgt}{MUSE_SPLITS[split]}.txt.gz"
     if not p.is_file():
-        raise DataNotFoundError(f"no MUSE {split} dictionary for {src}-{tgt} (looked for {p}); pass a dictionary "
-                                "file instead", path=p)
+        raise Errors.E101(detail=f"the MUSE {split} dictionary for {src}-{tgt} (looked for {p}); pass a dictionary "
+                          "file instead", path=p)
     return p
 
 
@@ -68,7 +68,7 @@ def load_dictionary(path: str | Path, lower: bool = False) -> list[tuple[str, st
     """
     p = Path(path)
     if not p.is_file():
-        raise DataNotFoundError("dictionary file not found (expected 'source target' per line)", path=p)
+        raise Errors.E101(detail="the dictionary file (expected 'source target' per line)", path=p)
     opener = gzip.open if p.name.endswith(".gz") else open
     pairs: list[tuple[str, str]] = []
     lineno = 0
@@ -79,14 +79,14 @@ def load_dictionary(path: str | Path, lower: bool = False) -> list[tuple[str, st
                 if not parts:
                     continue
                 if len(parts) != 2:
-                    raise FormatError(f"expected 'source target' (two fields), got {len(parts)} field(s): "
+                    raise Errors.E102(detail=f"expected 'source target' (two fields), got {len(parts)} field(s): "
                                       f"{line.strip()[:60]!r}", path=p, line=lineno)
                 a, b = parts
                 pairs.append((a.lower(), b.lower()) if lower else (a, b))
         except UnicodeDecodeError as e:
-            raise FormatError(f"not UTF-8 text ({e.reason})", path=p, line=lineno + 1) from None
+            raise Errors.E102(detail=f"not UTF-8 text ({e.reason})", path=p, line=lineno + 1) from None
     if not pairs:
-        raise FormatError("the dictionary holds no word pairs (expected 'source target' per line)", path=p)
+        raise Errors.E102(detail="the dictionary holds no word pairs (expected 'source target' per line)", path=p)
     return pairs
 
 

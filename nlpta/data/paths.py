@@ -9,7 +9,7 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
-from ..errors import DataNotFoundError
+from ..errors import Errors
 
 log = logging.getLogger(__name__)
 
@@ -38,8 +38,8 @@ def data_root(must_exist: bool = False) -> Path:
     if env:
         root = Path(env).expanduser()
         if must_exist and not root.is_dir():
-            raise DataNotFoundError(
-                f"{ENV_VAR}={env} is not a folder; point {ENV_VAR} at the folder holding the corpora"
+            raise Errors.E101(
+                detail=f"the data root {ENV_VAR}={env} is not a folder; point {ENV_VAR} at the folder holding the corpora"
             )
         return root
     candidates = _default_roots()
@@ -47,8 +47,8 @@ def data_root(must_exist: bool = False) -> Path:
         if c.is_dir():
             return c
     if must_exist:
-        raise DataNotFoundError(
-            "no data root found; looked in "
+        raise Errors.E101(
+            detail="no data root; looked in "
             + ", ".join(str(c) for c in candidates)
             + f". Set {ENV_VAR} to the folder holding the corpora (see README), "
             "or run `nlpta data fetch NAME` where there is internet"
@@ -70,7 +70,7 @@ def find_file(path: str | Path) -> Path:
         return gz
     if p.suffix == ".gz" and p.with_suffix("").exists():
         return p.with_suffix("")
-    raise DataNotFoundError(f"file not found (also tried {gz.name})", path=p)
+    raise Errors.E101(detail=f"the file (also tried {gz.name})", path=p)
 
 
 def open_binary(path: str | Path):

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..errors import DataNotFoundError, UnknownCorpusError
+from ..errors import Errors
 from . import conllu, reviews, tagged
 from .paths import data_root
 
@@ -142,7 +142,7 @@ def _ud_loader(folder: str, code: str, lang: str, default_domain: str, domain_fn
         base = root / "pos" / "ud" / folder
         files = sorted(base.glob(f"{code}-ud-{split}.conllu*"))
         if not files:
-            raise DataNotFoundError(f"no {code}-ud-{split}.conllu[.gz] in the treebank folder", path=base)
+            raise Errors.E101(detail=f"{code}-ud-{split}.conllu[.gz] in the treebank folder", path=base)
         yield from conllu.iter_conllu(
             files[0], lang=lang, domain_fn=domain_fn, default_domain=default_domain or code,
         )
@@ -341,8 +341,8 @@ for _d in FDU_DOMAINS:
 def _webis_loader(lang: str, domain: str) -> Loader:
     def load(root: Path, split: str, opts: dict) -> Iterator[dict]:
         if split == "unlabeled":
-            raise DataNotFoundError(
-                "Webis-CLS-10's unlabeled sets are not available here; use "
+            raise Errors.E101(
+                detail="Webis-CLS-10's unlabeled sets (not available here); use "
                 "`split: train` with `labeled: false` for target-language text without labels",
                 path=root / "sentiment" / "webis_cls10" / lang / domain,
             )
@@ -454,7 +454,7 @@ def get_corpus(name: str) -> Corpus:
     import difflib
 
     close = difflib.get_close_matches(name, list(REGISTRY), n=5, cutoff=0.5)
-    hint = f"; did you mean {', '.join(close)}?" if close else ""
-    raise UnknownCorpusError(
-        f"unknown corpus {name!r}{hint} (`nlpta data list` shows every name; a file or folder path works too)"
+    hint = f"did you mean {', '.join(close)}? " if close else ""
+    raise Errors.E103(
+        name=name, detail=f"{hint}(`nlpta data list` shows every name; a file or folder path works too)"
     )

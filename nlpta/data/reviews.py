@@ -18,7 +18,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
-from ..errors import FormatError, LabelError, NlptaError
+from ..errors import Errors
 from .paths import find_file, iter_text_lines, open_text, read_lines
 
 log = logging.getLogger(__name__)
@@ -92,10 +92,9 @@ def iter_blitzer_raw(
                 rec[field] = "\n".join(buf).strip()
                 field, buf = None, []
             elif line in ("<review>", "</review>"):
-                raise FormatError(
-                    f"field <{field}> opened at line {field_line} is not closed; expected </{field}>",
-                    path,
-                    lineno,
+                raise Errors.E102(
+                    detail=f"field <{field}> opened at line {field_line} is not closed; expected </{field}>",
+                    path=path, line=lineno,
                 )
             else:
                 buf.append(raw)
@@ -104,32 +103,29 @@ def iter_blitzer_raw(
             continue
         if line == "<review>":
             if rec is not None:
-                raise FormatError(
-                    f"new <review> while the record opened at line {rec_line} is not closed; "
+                raise Errors.E102(
+                    detail=f"new <review> while the record opened at line {rec_line} is not closed; "
                     "expected </review>",
-                    path,
-                    lineno,
+                    path=path, line=lineno,
                 )
             rec, rec_line = {}, lineno
             continue
         if line == "</review>":
             if rec is None:
-                raise FormatError("</review> without an open <review>", path, lineno)
+                raise Errors.E102(detail="</review> without an open <review>", path=path, line=lineno)
             for need in ("review_text", "rating"):
                 if need not in rec:
-                    raise FormatError(
-                        f"record opened at line {rec_line} has no <{need}>; expected a "
+                    raise Errors.E102(
+                        detail=f"record opened at line {rec_line} has no <{need}>; expected a "
                         f"<{need}> field in every review",
-                        path,
-                        lineno,
+                        path=path, line=lineno,
                     )
             try:
                 rating = float(rec["rating"])
             except ValueError:
-                raise FormatError(
-                    f"rating {rec['rating']!r} is not a number (record at line {rec_line})",
-                    path,
-                    lineno,
+                raise Errors.E102(
+                    detail=f"rating {rec['rating']!r} is not a number (record at line {rec_line})",
+                    path=path, line=lineno,
                 ) from None
             lab = label if label is not None else rating_to_label(rating)
             if lab is None:
@@ -152,17 +148,19 @@ def iter_blitzer_raw(
         if line.startswith("<") and line.endswith(">") and not line.startswith("</"):
             name = line[1:-1]
             if rec is None:
-                raise FormatError(f"<{name}> outside a <review> record", path, lineno)
+                raise Errors.E102(detail=f"<{name}> outside a <review> record", path=path, line=lineno)
             if name not in _BLITZER_FIELDS:
                 log.debug("%s:%d: unknown field <%s> kept as is", path, lineno, name)
             field, buf, field_line = name, [], lineno
             continue
-        raise FormatError(
-            f"unexpected line {line[:40]!r}; expected a <field> tag inside <review>", path, lineno
+        raise Errors.E102(
+            detail=f"unexpected line {line[:40]!r}; expected a <field> tag inside <review>",
+            path=path, line=lineno,
         )
     if field is not None or rec is not None:
-        raise FormatError(
-            f"file ends inside the record opened at line {rec_line}; expected </review>", path, rec_line
+        raise Errors.E102(
+            detail=f"file ends inside the record opened at line {rec_line}; expected </review>",
+            path=path, line=rec_line,
         )
     if dropped:
         log.info("%s: dropped %d reviews with a 3-star rating (no binary label)", path, dropped)
@@ -194,7 +192,7 @@ def iter_blitzer_domain(
 
     folder = Path(folder)
     if split not in (None, "all", "train", "test"):
-        raise NlptaError(f"a Blitzer domain has splits train, test, all; not {split!r}", path=folder, code="E106")
+        raise Errors.E106(split=split, detail="a Blitzer domain has splits train, test, all", path=folder)
     rows = [r for name, lab in (("negative", 0), ("positive", 1))
             for r in iter_blitzer_raw(folder / f"{name}.review", domain=domain or folder.name, label=lab,
                                       with_title=with_title)]
@@ -223,23 +221,24 @@ def iter_blitzer_processed(path: str | Path, domain: str = "", lang: str = "en")
         for it in items:
             feat, sep, cnt = it.rpartition(":")
             if not sep or not feat:
-                raise FormatError(f"item {it!r} is not 'ngram:count'", path, lineno)
+                raise Errors.E102(detail=f"item {it!r} is not 'ngram:count'", path=path, line=lineno)
             if feat == "#label#":
                 if cnt not in ("positive", "negative"):
-                    raise LabelError(
-                        f"label {cnt!r}; expected positive or negative", path, lineno
+                    raise Errors.E104(
+                        detail=f"label {cnt!r}; expected positive or negative",
+                        path=path, line=lineno,
                     )
                 label = 1 if cnt == "positive" else 0
                 continue
             try:
                 c = int(cnt)
             except ValueError:
-                raise FormatError(f"count {cnt!r} of {feat!r} is not an integer", path, lineno) from None
+                raise Errors.E102(detail=f"count {cnt!r} of {feat!r} is not an integer", path=path, line=lineno) from None
             grams.append(it)
             if "_" not in feat:
                 unigrams.extend([feat] * c)
         if label is None:
-            raise FormatError("no '#label#:positive|negative' item on the line", path, lineno)
+            raise Errors.E102(detail="no '#label#:positive|negative' item on the line", path=path, line=lineno)
         yield {
             "id": f"{domain or path.parent.name}/{path.name.split('.')[0]}/{lineno}",
             "text": " ".join(unigrams),
@@ -272,13 +271,14 @@ def iter_webis(path: str | Path, domain: str = "", lang: str = "", with_summary:
                 rating_s = (el.findtext("rating") or "").strip()
                 text = el.findtext("text")
                 if not rating_s or text is None:
-                    raise FormatError(
-                        f"item {n} has no <rating> or no <text>; expected both", path
+                    raise Errors.E102(
+                        detail=f"item {n} has no <rating> or no <text>; expected both",
+                        path=path,
                     )
                 try:
                     rating = float(rating_s)
                 except ValueError:
-                    raise FormatError(f"item {n}: rating {rating_s!r} is not a number", path) from None
+                    raise Errors.E102(detail=f"item {n}: rating {rating_s!r} is not a number", path=path) from None
                 lab = rating_to_label(rating)
                 summary = (el.findtext("summary") or "").strip()
                 el.clear()
@@ -297,10 +297,10 @@ def iter_webis(path: str | Path, domain: str = "", lang: str = "", with_summary:
                     "lang": lang,
                 }
         except UnicodeDecodeError as e:
-            raise FormatError(f"not valid UTF-8 ({e.reason} at byte {e.start} of a block)", path) from None
+            raise Errors.E102(detail=f"not valid UTF-8 ({e.reason} at byte {e.start} of a block)", path=path) from None
         except ET.ParseError as e:
             line = e.position[0] if getattr(e, "position", None) else None
-            raise FormatError(f"malformed XML ({e}); expected Webis-CLS-10 <items><item>…", path, line) from None
+            raise Errors.E102(detail=f"not well-formed XML ({e}); expected Webis-CLS-10 <items><item>…", path=path, line=line) from None
     if dropped:
         log.info("%s: dropped %d reviews with a 3-star rating (no binary label)", path, dropped)
 
@@ -322,9 +322,9 @@ def iter_fdu_task(path: str | Path, domain: str = "", lang: str = "en", labeled:
         if labeled:
             lab_s, sep, text = line.partition("\t")
             if not sep:
-                raise FormatError("expected 'label<TAB>text'", path, lineno)
+                raise Errors.E102(detail="expected 'label<TAB>text'", path=path, line=lineno)
             if lab_s.strip() not in ("0", "1"):
-                raise LabelError(f"label {lab_s!r}; expected 0 or 1", path, lineno)
+                raise Errors.E104(detail=f"label {lab_s!r}; expected 0 or 1", path=path, line=lineno)
             lab = int(lab_s)
         else:
             text, lab = line, -1
@@ -413,8 +413,9 @@ def iter_table(
             return -1
         key = str(raw).strip().lower()
         if key not in lmap:
-            raise LabelError(
-                f"unknown label {raw!r}; expected one of {sorted(lmap)}", path, lineno
+            raise Errors.E104(
+                detail=f"unknown label {raw!r}; expected one of {sorted(lmap)}",
+                path=path, line=lineno,
             )
         v = lmap[key]
         if v is None:
@@ -438,12 +439,12 @@ def iter_table(
             try:
                 obj = json.loads(line)
             except json.JSONDecodeError as e:
-                raise FormatError(f"not a JSON object ({e.msg})", path, lineno) from None
+                raise Errors.E102(detail=f"not a JSON object ({e.msg})", path=path, line=lineno) from None
             if not isinstance(obj, dict):
-                raise FormatError("expected a JSON object per line", path, lineno)
+                raise Errors.E102(detail="expected a JSON object per line", path=path, line=lineno)
             for col in (text_column, label_column):
                 if col is not None and col not in obj:
-                    raise FormatError(f"no key {col!r}; keys are {sorted(obj)}", path, lineno)
+                    raise Errors.E102(detail=f"no key {col!r}; keys are {sorted(obj)}", path=path, line=lineno)
             lab = convert(obj.get(label_column), lineno) if label_column is not None else -1
             if lab == "drop":
                 continue
@@ -455,7 +456,7 @@ def iter_table(
             header = isinstance(text_column, str)
         if not header and not all(isinstance(c, int) or c is None or str(c).isdigit()
                                   for c in (text_column, label_column, domain_column, id_column)):
-            raise FormatError("without a header row, columns must be 0-based indices", path)
+            raise Errors.E102(detail="without a header row, columns must be 0-based indices", path=path)
         lines = (line for _, line in iter_text_lines(path))
         reader = csv.reader(lines, delimiter=delim, quoting=csv.QUOTE_MINIMAL if fmt == "csv" else csv.QUOTE_NONE)
         cols: list[str] | None = None
@@ -468,8 +469,9 @@ def iter_table(
                     idx = {c: i for i, c in enumerate(cols)}
                     for col in (text_column, label_column, domain_column, id_column):
                         if col is not None and col not in idx:
-                            raise FormatError(
-                                f"no column {col!r} in the header; columns are {cols}", path, lineno
+                            raise Errors.E102(
+                                detail=f"no column {col!r} in the header; columns are {cols}",
+                                path=path, line=lineno,
                             )
                     continue
                 if not row or all(not c.strip() for c in row):
@@ -480,8 +482,9 @@ def iter_table(
                         return None
                     i = idx[col] if header else int(col)
                     if i >= len(row):
-                        raise FormatError(
-                            f"row has {len(row)} fields; expected at least {i + 1}", path, lineno
+                        raise Errors.E102(
+                            detail=f"row has {len(row)} fields; expected at least {i + 1}",
+                            path=path, line=lineno,
                         )
                     return row[i]
 
@@ -490,7 +493,7 @@ def iter_table(
                     continue
                 yield make(lineno, get(text_column), lab, get(domain_column), get(id_column))
         except csv.Error as e:
-            raise FormatError(f"malformed {fmt.upper()} ({e})", path, reader.line_num) from None
+            raise Errors.E102(detail=f"{fmt.upper()} the csv module cannot parse ({e})", path=path, line=reader.line_num) from None
     for k, v in dropped.items():
         log.info("%s: dropped %d rows labeled %r (mapped to no class)", path, v, k)
 

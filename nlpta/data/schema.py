@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 import datasets
 
 from .._sampling import sample_rows as _sample_rows
-from ..errors import NlptaError
+from ..errors import Errors
 
 UPOS_TAGS: tuple[str, ...] = (
     "ADJ", "ADP", "ADV", "AUX", "CCONJ", "DET", "INTJ", "NOUN", "NUM",
@@ -78,8 +78,8 @@ def task_of(ds: datasets.Dataset) -> str:
         return "pos"
     if "text" in ds.column_names:
         return "sentiment"
-    raise NlptaError(f"a dataset with neither 'tokens' (POS) nor 'text' (sentiment) columns: {ds.column_names}; "
-                     "build one with nlpta.data.load, pos_dataset or sentiment_dataset", code="E111")
+    raise Errors.E111(detail=f"a dataset with neither 'tokens' (POS) nor 'text' (sentiment) columns: "
+                      f"{ds.column_names}; build one with nlpta.data.load, pos_dataset or sentiment_dataset")
 
 
 def strip_labels(ds: datasets.Dataset) -> datasets.Dataset:

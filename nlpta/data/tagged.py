@@ -18,7 +18,7 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
-from ..errors import DataNotFoundError, FormatError, LabelError
+from ..errors import Errors
 from .paths import read_lines
 
 UNIVERSAL12_TO_UPOS = {
@@ -49,9 +49,7 @@ BROWN_CATEGORIES = (
 def _nltk_corpus(root: Path, name: str):
     nltk_dir = root / "pos" / "nltk_data"
     if not (nltk_dir / "corpora" / f"{name}.zip").exists() and not (nltk_dir / "corpora" / name).exists():
-        raise DataNotFoundError(
-            f"NLTK corpus {name!r} not found; expected corpora/{name}.zip under it", path=nltk_dir
-        )
+        raise Errors.E101(detail=f"NLTK corpus {name!r}; expected corpora/{name}.zip under it", path=nltk_dir)
     import nltk
 
     if str(nltk_dir) not in nltk.data.path:
@@ -98,7 +96,7 @@ def iter_brown(root: Path, categories: list[str] | None = None) -> Iterator[dict
     brown = _nltk_corpus(root, "brown")
     for cat in categories or BROWN_CATEGORIES:
         if cat not in BROWN_CATEGORIES:
-            raise LabelError(f"unknown Brown category {cat!r}; expected one of {BROWN_CATEGORIES}")
+            raise Errors.E104(detail=f"unknown Brown category {cat!r}; expected one of {BROWN_CATEGORIES}")
         yield from iter_nltk_tagged(root, "brown", "brown", brown.fileids(categories=cat), domain=cat)
 
 
@@ -128,9 +126,10 @@ def iter_ark(path: str | Path, domain: str = "tweets") -> Iterator[dict]:
             continue
         word, sep, tag = line.rpartition("\t")
         if not sep:
-            raise FormatError("expected 'word<TAB>tag'", path, lineno)
+            raise Errors.E102(detail="expected 'word<TAB>tag'", path=path, line=lineno)
         if tag not in ARK_TO_UPOS:
-            raise LabelError(f"unknown ARK tag {tag!r}; expected one of {sorted(ARK_TO_UPOS)}", path, lineno)
+            raise Errors.E104(detail=f"unknown ARK tag {tag!r}; expected one of {sorted(ARK_TO_UPOS)}", path=path,
+                              line=lineno)
         toks.append(word)
         tags.append(tag)
     if toks:

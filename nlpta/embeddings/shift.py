@@ -21,7 +21,7 @@ from functools import partial
 
 import numpy as np
 
-from ..errors import EmptyDataError, NlptaError
+from ..errors import Errors
 from .align import procrustes
 from .bli import retrieve, unit_rows
 from .train import continue_training, train_vectors
@@ -72,7 +72,8 @@ def semantic_shift(source_tokens: Sequence[Sequence[str]], target_tokens: Sequen
     vt = continue_training(base, tgt, epochs=domain_epochs)
     shared = [w for w in vs.index_to_key if w in vt.key_to_index and cs[w] >= min_count and ct[w] >= min_count]
     if len(shared) < k + 2:
-        raise EmptyDataError(f"only {len(shared)} words occur {min_count} times in both corpora; lower min_count")
+        raise Errors.E305(detail=f"only {len(shared)} words occur {min_count} times in both corpora (need "
+                                 f"k + 2 = {k + 2}); lower min_count")
     A = unit_rows(np.stack([vs[w] for w in shared]))
     B = unit_rows(np.stack([vt[w] for w in shared]))
     A = unit_rows(A @ procrustes(A, B))
@@ -103,6 +104,6 @@ def shift_scorer(min_count: int = 10, seed: int = 0, **options) -> Callable:
     allowed = set(inspect.signature(semantic_shift).parameters) - {"source_tokens", "target_tokens"}
     unknown = set(options) - allowed
     if unknown:
-        raise NlptaError(f"shift_scorer: semantic_shift has no option(s) {', '.join(sorted(unknown))}; "
-                         f"it takes {', '.join(sorted(allowed))}", code="E407")
+        raise Errors.E407(what="shift_scorer: semantic_shift", unknown=", ".join(sorted(unknown)),
+                          allowed=", ".join(sorted(allowed)))
     return partial(semantic_shift, min_count=min_count, seed=seed, **options)

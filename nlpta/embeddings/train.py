@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import datasets
 
-from ..errors import DataNotFoundError, EmptyDataError, NlptaError
+from ..errors import Errors, NlptaError
 
 log = logging.getLogger(__name__)
 
@@ -118,8 +118,7 @@ def language_corpus(lang: str, include_test: bool = False) -> tuple[list[list[st
     from .. import data
 
     if lang not in LANGUAGE_CORPORA:
-        raise NlptaError(f"no monolingual corpora listed for {lang!r}; known: {', '.join(LANGUAGE_CORPORA)}",
-                         code="E405")
+        raise Errors.E405(detail=f"no monolingual corpora listed for {lang!r}; known: {', '.join(LANGUAGE_CORPORA)}")
     out: list[list[str]] = []
     parts: dict[str, int] = {}
     vocab: set[str] | None = None
@@ -140,7 +139,8 @@ def language_corpus(lang: str, include_test: bool = False) -> tuple[list[list[st
             parts[f"{name}/{split}"] = sum(len(s) for s in sents)
             out.extend(sents)
     if not out:
-        raise DataNotFoundError(f"no text for language {lang!r} under the data root")
+        tried = ", ".join(n for n, _ in LANGUAGE_CORPORA[lang])
+        raise Errors.E101(detail=f"no text for language {lang!r} under the data root (looked in {tried})")
     return out, corpus_stats(out, parts)
 
 
@@ -182,21 +182,23 @@ def train_vectors(sentences: Iterable[Sequence[str]], algo: str = "word2vec", sg
     from gensim.models import FastText, Word2Vec
 
     if algo not in ALGOS:
-        raise NlptaError(f"unknown algorithm {algo!r}; expected {', '.join(ALGOS)}", code="E405")
+        raise Errors.E405(detail=f"unknown algorithm {algo!r}; expected {', '.join(ALGOS)}")
     sentences = [list(s) for s in sentences if len(s)]
     if not sentences:
-        raise EmptyDataError("no sentences to train word vectors on")
+        raise Errors.E305(detail="no non-empty sentences to train word vectors on")
     cls = Word2Vec if algo == "word2vec" else FastText
     kw = {"vector_size": vector_size, "window": window, "min_count": min_count, "sg": sg, "negative": negative,
           "sample": sample, "seed": seed, "workers": workers}
     model = cls(**kw)
     model.build_vocab(sentences)
     if len(model.wv) == 0:
-        raise EmptyDataError(f"no word occurs min_count={min_count} times")
+        raise Errors.E305(detail=f"no word occurs min_count={min_count} times in {len(sentences)} sentences; "
+                                 "lower min_count")
     if init is not None:
         shared = [w for w in model.wv.index_to_key if w in init.key_to_index]
         if init.vector_size != vector_size:
-            raise NlptaError(f"init vectors have {init.vector_size} dimensions, expected {vector_size}")
+            raise Errors.E405(detail=f"init vectors have {init.vector_size} dimensions, expected "
+                                     f"vector_size={vector_size}")
         table = model.wv.vectors_vocab if algo == "fasttext" else model.wv.vectors
         for w in shared:
             table[model.wv.key_to_index[w]] = init[w]

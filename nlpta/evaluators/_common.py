@@ -11,7 +11,7 @@ import numpy as np
 from scipy import sparse, stats
 
 from ..data.schema import task_of
-from ..errors import EmptyDataError, LabelError, NlptaError
+from ..errors import Errors
 
 # the tokenisation of the sentiment baseline (scikit-learn's default token pattern), lowercased
 _TOKEN = re.compile(r"(?u)\b\w\w+\b")
@@ -21,15 +21,15 @@ def check_pair(source: datasets.Dataset, target: datasets.Dataset, task: str | N
     """Validate two datasets of one task; return the task (``pos`` or ``sentiment``)."""
     for role, ds in (("source", source), ("target", target)):
         if not isinstance(ds, datasets.Dataset):
-            raise NlptaError(f"{role} must be a datasets.Dataset (got {type(ds).__name__}); "
-                             "load one with nlpta.data.load(name)")
+            raise Errors.E304(detail=f"{role} must be a datasets.Dataset (got {type(ds).__name__}); "
+                                     "load one with nlpta.data.load(name)")
         if len(ds) == 0:
-            raise EmptyDataError(f"the {role} dataset is empty: nothing to compare")
+            raise Errors.E105(detail=f"the {role} dataset is empty: nothing to compare")
     ts, tt = task_of(source), task_of(target)
     if ts != tt:
-        raise NlptaError(f"source is a {ts} dataset but target is a {tt} dataset; compare one task")
+        raise Errors.E111(detail=f"source is a {ts} dataset but target is a {tt} dataset; compare one task")
     if task is not None and task != ts:
-        raise NlptaError(f"task={task!r} asked for, but the datasets are {ts} datasets")
+        raise Errors.E111(detail=f"task={task!r} asked for, but the datasets are {ts} datasets")
     return ts
 
 
@@ -43,9 +43,9 @@ def has_labels(ds: datasets.Dataset, task: str) -> bool:
 
 def require_labels(ds: datasets.Dataset, task: str, role: str, why: str) -> None:
     if not has_labels(ds, task):
-        raise LabelError(f"{why} needs gold labels on the {role}, but the {role} dataset is unlabeled "
-                         f"({'empty upos' if task == 'pos' else 'label -1'} rows); use mode='unlabeled' "
-                         "or give a labeled split")
+        raise Errors.E605(what=why, role=role,
+                          found=f"the {role} dataset is unlabeled ({'empty upos' if task == 'pos' else 'label -1'} rows)",
+                          hint="use mode='unlabeled' or give a labeled split")
 
 
 _TOKENS_CACHE: OrderedDict = OrderedDict()
@@ -163,6 +163,6 @@ def check_same_labels(src: Sequence, tgt: Sequence, what: str, task: str = "sent
     allowed = set(src) | (set(UPOS_TAGS) if task == "pos" and set(src) <= set(UPOS_TAGS) else set())
     extra = sorted(set(tgt) - allowed, key=str)
     if extra:
-        raise LabelError(f"the target has {what} the source never has: {', '.join(map(str, extra[:10]))}"
-                         f"{' ...' if len(extra) > 10 else ''}; source {what}: "
-                         f"{', '.join(map(str, sorted(set(src), key=str)))}")
+        raise Errors.E104(detail=f"the target has {what} the source never has: {', '.join(map(str, extra[:10]))}"
+                                 f"{' ...' if len(extra) > 10 else ''}; source {what}: "
+                                 f"{', '.join(map(str, sorted(set(src), key=str)))}")

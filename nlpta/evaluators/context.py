@@ -23,7 +23,7 @@ import datasets
 import numpy as np
 import pandas as pd
 
-from ..errors import NlptaError
+from ..errors import Errors
 from ._common import (
     bh_fdr,
     check_pair,
@@ -139,17 +139,17 @@ def context_bias(
         domain, the most frequent label on each side and whether it ``flipped``; most significant first.
 
     Raises:
-        NlptaError (E601): an unknown ``mode`` or ``contexts``; (E602) ``scorer`` in labeled mode, or
+        EvaluatorError (E601): an unknown ``mode`` or ``contexts``; (E602) ``scorer`` in labeled mode, or
             a scorer that returns no ``word``/``shift`` columns. LabelError: labeled mode on
             unlabeled rows.
     """
     task = check_pair(source, target, task)
     if mode not in ("auto", "labeled", "unlabeled"):
-        raise NlptaError(f"context_bias: mode must be auto, labeled or unlabeled, not {mode!r}", code="E601")
+        raise Errors.E601(what="context_bias", option="mode", expected="auto, labeled or unlabeled", got=mode)
     if contexts not in ("classes", "words"):
         hint = (" (for a semantic-shift ranking pass scorer=nlpta.embeddings.shift.shift_scorer(...))"
                 if contexts == "embeddings" else "")
-        raise NlptaError(f"context_bias: contexts must be 'classes' or 'words', not {contexts!r}{hint}", code="E601")
+        raise Errors.E601(what="context_bias", option="contexts", expected=f"'classes' or 'words'{hint}", got=contexts)
     if mode == "auto":
         from ._common import has_labels
 
@@ -157,8 +157,8 @@ def context_bias(
         mode = "labeled" if labeled else "unlabeled"
     if mode == "labeled":
         if scorer is not None:
-            raise NlptaError("context_bias: a scorer ranks usage without labels; pass mode='unlabeled' "
-                             "(or leave scorer out for labeled mode)", code="E602")
+            raise Errors.E602(detail="context_bias(mode='labeled') takes no scorer: a scorer ranks usage without "
+                                     "labels; pass mode='unlabeled' (or leave scorer out for labeled mode)")
         return _labeled(source, target, task, min_count, alpha, lowercase, adjust_label_shift, top_labels)
     if scorer is not None:
         return _scored(source, target, task, scorer, min_count, lowercase)
@@ -284,7 +284,7 @@ def _unlabeled(source, target, task, min_count, alpha, lowercase, window, contex
         cols = [*keep, "<other>", "<edge>"]
         nk = len(keep)
     else:
-        raise NlptaError(f"context_bias: contexts must be 'classes' or 'words', not {contexts!r}", code="E601")
+        raise Errors.E601(what="context_bias", option="contexts", expected="'classes' or 'words'", got=contexts)
     res = None
     for _ in range(passes if contexts == "classes" else 1):
         if res is not None:
@@ -305,8 +305,7 @@ def _scored(source, target, task, scorer, min_count, lowercase) -> pd.DataFrame:
     res = scorer(ts, tt)
     if not isinstance(res, pd.DataFrame) or not {"word", "shift"} <= set(res.columns):
         got = list(res.columns) if isinstance(res, pd.DataFrame) else type(res).__name__
-        raise NlptaError(f"a context-bias scorer must return a DataFrame with columns 'word' and 'shift'; got {got}",
-                         code="E602")
+        raise Errors.E602(detail=f"it must return a DataFrame with columns 'word' and 'shift'; got {got}")
     cs, ct = Counter(t for s in ts for t in s), Counter(t for s in tt for t in s)
     res = res[[cs[w] >= min_count and ct[w] >= min_count for w in res["word"]]]
     df = pd.DataFrame({

@@ -18,7 +18,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from .._sampling import sample_indices
-from ..errors import NlptaError
+from ..errors import Errors
 
 
 def _as_2d(X, what: str):
@@ -28,7 +28,7 @@ def _as_2d(X, what: str):
         X = X.detach().cpu().numpy()
     X = np.asarray(X)
     if X.ndim != 2:
-        raise NlptaError(f"{what} must be a 2-d matrix (rows x features); got shape {X.shape}", code="E304")
+        raise Errors.E304(detail=f"{what} must be a 2-d matrix (rows x features); got shape {X.shape}")
     return X
 
 
@@ -60,7 +60,7 @@ def domain_accuracy_of_features(source_features, target_features, cv: int = 5, s
         the mean accuracy over ``cv`` stratified, seeded folds.
 
     Raises:
-        NlptaError (E304): features that are not 2-d, a different number of columns, fewer than
+        ParameterError (E304): features that are not 2-d, a different number of columns, fewer than
             ``cv`` rows per domain.
     """
     from sklearn.linear_model import LogisticRegression
@@ -70,12 +70,12 @@ def domain_accuracy_of_features(source_features, target_features, cv: int = 5, s
 
     Hs, Ht = _as_2d(source_features, "source_features"), _as_2d(target_features, "target_features")
     if Hs.shape[1] != Ht.shape[1]:
-        raise NlptaError(f"source features have {Hs.shape[1]} columns, target features {Ht.shape[1]}",
-                         code="E304")
+        raise Errors.E304(detail=f"source features have {Hs.shape[1]} columns, target features {Ht.shape[1]}; "
+                                 "they must have the same columns")
     i_s, i_t = balanced_indices(Hs.shape[0], Ht.shape[0], max_rows, seed)
     n = len(i_s)
     if n < max(cv, 2):
-        raise NlptaError(f"need at least {max(cv, 2)} rows per domain for {cv}-fold CV; got {n}", code="E304")
+        raise Errors.E304(detail=f"need at least {max(cv, 2)} rows per domain for {cv}-fold CV; got {n}")
     Hs, Ht = Hs[i_s], Ht[i_t]
     sparse = sp.issparse(Hs) or sp.issparse(Ht)
     X = sp.vstack([sp.csr_matrix(Hs), sp.csr_matrix(Ht)]).tocsr() if sparse else np.vstack([Hs, Ht])

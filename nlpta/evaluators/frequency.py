@@ -13,7 +13,7 @@ import pandas as pd
 from scipy import stats
 from scipy.spatial.distance import jensenshannon
 
-from ..errors import NlptaError
+from ..errors import Errors
 from ._common import bh_fdr, check_pair, count_matrix, doc_features, docs_tokens
 
 FREQUENCY_COLUMNS = ["feature", "source_count", "target_count", "source_docs", "target_docs",
@@ -72,7 +72,7 @@ def frequency_bias(
     """
     task = check_pair(source, target, task)
     if unit not in ("document", "token"):
-        raise NlptaError(f"frequency_bias: unit must be 'document' or 'token', not {unit!r}", code="E601")
+        raise Errors.E601(what="frequency_bias", option="unit", expected="'document' or 'token'", got=unit)
     ngram = ngram or (2 if task == "sentiment" else 1)
     suffix = (3 if task == "pos" else 0) if suffix is None else suffix
     feats = [[doc_features(d, ngram, suffix) for d in docs_tokens(ds, task, lowercase)] for ds in (source, target)]

@@ -15,7 +15,7 @@ from typing import Any
 import datasets
 import numpy as np
 
-from ..errors import NlptaError
+from ..errors import Errors
 from ._common import check_pair, check_same_labels, g_test_rows, has_labels, require_labels
 
 log = logging.getLogger(__name__)
@@ -107,8 +107,8 @@ def label_shift(
         ix = {n: i for i, n in enumerate(names)}
         if model is None:
             if task == "pos":
-                raise NlptaError("label shift without target labels for POS needs a fitted tagger: pass model= "
-                                 "(or give target labels and mode='labeled')", code="E603")
+                raise Errors.E603(what="label shift without target labels for POS", needs="a fitted tagger",
+                                  detail="pass model= (or give target labels and mode='labeled')")
             held, pred_t = _default_sentiment_predictions(source, target, seed)
             y_true = np.array([ix[y] for y in ys])
         else:
@@ -132,7 +132,7 @@ def label_shift(
                "weights": {str(n): float(v) for n, v in zip(names, w, strict=True)},
                "n_source": int(len(y_true)), "n_target": int(len(pt_ix))}
     else:
-        raise NlptaError(f"label_shift: mode must be auto, labeled or unlabeled, not {mode!r}", code="E601")
+        raise Errors.E601(what="label_shift", option="mode", expected="auto, labeled or unlabeled", got=mode)
     out.update({
         "labels": [str(n) for n in names],
         "source": {str(n): float(v) for n, v in zip(names, ps, strict=True)},

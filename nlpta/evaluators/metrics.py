@@ -9,15 +9,15 @@ import datasets
 import numpy as np
 from scipy import stats
 
-from ..errors import NlptaError
+from ..errors import Errors
 
 
 def accuracy(gold: Sequence, pred: Sequence) -> float:
     """Share of equal items (flat sequences)."""
     if len(gold) != len(pred):
-        raise NlptaError(f"{len(gold)} gold items but {len(pred)} predictions")
+        raise Errors.E604(what="accuracy", n_gold=len(gold), unit="items", n_pred=len(pred))
     if not len(gold):
-        raise NlptaError("accuracy of nothing: no items")
+        raise Errors.E603(what="accuracy", needs="at least one item", detail="gold and predictions are empty")
     return float(np.mean(np.asarray(gold, dtype=object) == np.asarray(pred, dtype=object)))
 
 
@@ -29,7 +29,7 @@ def mean_ci(values: Sequence[float], confidence: float = 0.95) -> dict[str, floa
     v = np.asarray(values, dtype=float)
     n = len(v)
     if n == 0:
-        raise NlptaError("mean of no values")
+        raise Errors.E603(what="mean_ci", needs="at least one value (one per run)", detail="values is empty")
     m = float(v.mean())
     if n == 1:
         return {"mean": m, "std": 0.0, "low": m, "high": m, "half_width": 0.0, "n": 1}
@@ -67,7 +67,7 @@ def evaluate_predictions(ds: datasets.Dataset, predictions: list, seed: int = 0)
     (POS adds ``per_tag`` accuracy/recall per gold tag).
     """
     if len(predictions) != len(ds):
-        raise NlptaError(f"{len(predictions)} predictions for {len(ds)} rows")
+        raise Errors.E604(what="evaluate_predictions", n_gold=len(ds), unit="rows", n_pred=len(predictions))
     domains = ds["domain"]
     per: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     if "upos" in ds.column_names:
@@ -75,7 +75,8 @@ def evaluate_predictions(ds: datasets.Dataset, predictions: list, seed: int = 0)
         correct, groups, gold_flat = [], [], []
         for k, (g, p) in enumerate(zip(gold_rows, predictions, strict=True)):
             if len(g) != len(p):
-                raise NlptaError(f"row {ds[k]['id']}: {len(g)} gold tags but {len(p)} predicted")
+                raise Errors.E604(what=f"evaluate_predictions, row {ds[k]['id']}", n_gold=len(g), unit="tags",
+                                  n_pred=len(p))
             c = [int(a == b) for a, b in zip(g, p, strict=True)]
             correct.extend(c)
             groups.extend([k] * len(c))
@@ -92,7 +93,9 @@ def evaluate_predictions(ds: datasets.Dataset, predictions: list, seed: int = 0)
     else:
         gold = np.asarray(ds["label"])
         if (gold < 0).any():
-            raise NlptaError("evaluation rows include unlabeled rows (label -1)")
+            raise Errors.E605(what="evaluate_predictions", role="evaluation rows",
+                              found=f"{int((gold < 0).sum())} of {len(gold)} rows are unlabeled (label -1)",
+                              hint="evaluate on a labeled split")
         correct_a = (gold == np.asarray(predictions)).astype(int)
         for d, c in zip(domains, correct_a, strict=True):
             per[d][0] += int(c)

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
-from ..errors import NlptaError
+from ..errors import Errors
 
 
 def _runs(x: Any, what: str) -> dict[int, float]:
@@ -26,7 +26,8 @@ def _runs(x: Any, what: str) -> dict[int, float]:
         p = Path(x)
         p = p / "metrics.json" if p.is_dir() else p
         if not p.exists():
-            raise NlptaError(f"{what}: no run folder metrics at {p}", path=str(p))
+            raise Errors.E101(path=p, detail=f"run metrics for {what!r} (expected a run folder holding "
+                                             "metrics.json, or a metrics.json file)")
         x = json.loads(p.read_text(encoding="utf-8"))
     if hasattr(x, "metrics"):
         x = x.metrics
@@ -36,7 +37,8 @@ def _runs(x: Any, what: str) -> dict[int, float]:
         return {int(k): float(v) for k, v in x.items()}
     if isinstance(x, Sequence) and not isinstance(x, str):
         return {i: float(v) for i, v in enumerate(x)}
-    raise NlptaError(f"{what}: expected a run folder, metrics dict, RunResult or accuracies, got {type(x).__name__}")
+    raise Errors.E304(detail=f"{what}: expected a run folder, metrics dict, RunResult or accuracies, "
+                             f"got {type(x).__name__}")
 
 
 def compare_runs(a: Any, b: Any, confidence: float = 0.95, what: tuple[str, str] = ("a", "b")) -> dict:

@@ -33,7 +33,7 @@ import torch
 from torch import nn
 
 from ..adversarial.grl import GradientReversal, dann_lambda
-from ..errors import NlptaError
+from ..errors import Errors
 from . import encode
 from .model import AdapterModel, _set_threads, trainable_share
 
@@ -148,9 +148,10 @@ class DANNAdapterModel(AdapterModel):
                  domain_hidden: int = 256, domain_dropout: float = 0.1, **kwargs) -> None:
         super().__init__(kind, *args, **kwargs)
         if pooling not in ("cls", "mean"):
-            raise NlptaError(f"pooling {pooling!r}; expected cls or mean", code="E304")
-        if lambda_max < 0 or gamma < 0:
-            raise NlptaError("lambda_max and gamma must be >= 0", code="E304")
+            raise Errors.E322(what="pooling", expected="cls or mean", got=repr(pooling))
+        for name, v in (("lambda_max", lambda_max), ("gamma", gamma)):
+            if not v >= 0:
+                raise Errors.E322(what=name, expected="a number >= 0", got=repr(v))
         self.lambda_max, self.gamma, self.pooling = float(lambda_max), float(gamma), pooling
         self.domain_hidden, self.domain_dropout = int(domain_hidden), float(domain_dropout)
 
@@ -163,7 +164,8 @@ class DANNAdapterModel(AdapterModel):
         from .trainer import accelerator, train
 
         if unlabeled is None or len(unlabeled) == 0:
-            raise NlptaError("DANN needs unlabeled target rows (the domain head's target side)", code="E305")
+            raise Errors.E305(detail="no unlabeled target rows, which DANN needs as the domain head's target side "
+                                     "(pass unlabeled=, rows of the target domain)")
         _set_threads()
         torch.manual_seed(self.train_cfg.seed)
         self.tokenizer_ = getattr(self, "tokenizer_", None) or self._tokenizer()

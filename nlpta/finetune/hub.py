@@ -24,7 +24,7 @@ from typing import Any
 
 import yaml
 
-from ..errors import NlptaError
+from ..errors import Errors, HubError
 
 log = logging.getLogger(__name__)
 
@@ -32,10 +32,8 @@ HUB_IDS = {"minilm-l6": "sentence-transformers/all-MiniLM-L6-v2",
            "multilingual-e5-small": "intfloat/multilingual-e5-small"}
 
 
-class PushError(NlptaError):
-    """A run folder cannot be pushed (no saved model, unreadable metrics)."""
-
-    code = "E501"
+class PushError(HubError):
+    """A run folder cannot be pushed (no saved model, unreadable metrics): a :class:`~nlpta.errors.HubError`."""
 
 
 def _model_dir(run_dir: Path, seed: int | None) -> Path:
@@ -47,8 +45,9 @@ def _model_dir(run_dir: Path, seed: int | None) -> Path:
         cands = [p for p in cands if p.name == f"model-seed{seed}"]
     cands = [p for p in cands if (p / "nlpta_model.json").exists()]
     if not cands:
-        raise PushError("no saved transformer model here: expected model-seed<S>/nlpta_model.json (run with "
-                        "--save-model, or scripts/train_lora.py, a lora / lora-dapt / full-ft method)", path=run_dir)
+        raise Errors.E501(path=run_dir, cls=PushError,
+                          detail="no saved transformer model here: expected model-seed<S>/nlpta_model.json (run "
+                                 "with --save-model, or scripts/train_lora.py, a lora / lora-dapt / full-ft method)")
     return cands[0]
 
 
@@ -56,7 +55,7 @@ def _read_json(p: Path) -> Any:
     try:
         return json.loads(p.read_text(encoding="utf-8"))
     except json.JSONDecodeError as e:
-        raise PushError(f"not valid JSON: {e.msg}", path=p, line=e.lineno) from None
+        raise Errors.E501(path=p, line=e.lineno, cls=PushError, detail=f"not valid JSON: {e.msg}") from None
 
 
 def _datasets_of(task: dict) -> list[str]:

@@ -55,7 +55,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..data.schema import UPOS_TAGS
-from ..errors import NlptaError, NotFittedError
+from ..errors import Errors
 from ..io import atomic_write_json
 from . import encode
 from .trainer import TrainConfig, accelerator, train
@@ -119,13 +119,13 @@ def _model_folder(name_or_path: str | Path, revision: str | None) -> Path:
         return p
     s = str(name_or_path)
     if p.exists() or s.startswith((".", "/", "~")) or s.count("/") != 1:
-        raise NlptaError("no model folder here (and not a Hub id NAMESPACE/NAME)", path=p, code="E312")
+        raise Errors.E307(path=p, detail="no model folder here (and not a Hub id NAMESPACE/NAME)")
     from huggingface_hub import snapshot_download
 
     try:
         return Path(snapshot_download(s, revision=revision))
     except Exception as e:  # noqa: BLE001 -- network, auth, missing repo: one message for the user
-        raise NlptaError(f"cannot download {s!r} from the Hub ({type(e).__name__}: {e})", code="E312") from None
+        raise Errors.E501(detail=f"cannot download {s!r} ({type(e).__name__}: {e})") from None
 
 
 class AdapterModel:
@@ -151,11 +151,11 @@ class AdapterModel:
                  lora_config: LoraConfig | None = None, max_length: int = 128, train: TrainConfig | None = None,
                  eval_batch_size: int = 64) -> None:
         if kind not in ("pos", "sentiment"):
-            raise NlptaError(f"kind {kind!r}; expected pos or sentiment", code="E303")
+            raise Errors.E303(what="AdapterModel", kind=kind, detail="kind must be pos or sentiment")
         if method not in ("lora", "full-ft"):
-            raise NlptaError(f"method {method!r}; expected lora or full-ft", code="E303")
+            raise Errors.E303(what="AdapterModel", kind=method, detail="method must be lora or full-ft")
         if method == "full-ft" and lora_config is not None:
-            raise NlptaError("lora_config is for method='lora'; full fine-tuning trains every weight", code="E304")
+            raise Errors.E304(detail="lora_config is for method='lora'; full fine-tuning trains every weight")
         self.kind, self.model_name, self.method = kind, str(model), method
         self.lora_config = self._task_lora_config(lora_config or default_lora_config()) if method == "lora" else None
         self.max_length, self.train_cfg, self.eval_batch_size = max_length, train or TrainConfig(), eval_batch_size
@@ -165,11 +165,11 @@ class AdapterModel:
         from peft import LoraConfig
 
         if not isinstance(cfg, LoraConfig):
-            raise NlptaError(f"lora_config must be a peft LoraConfig, not {type(cfg).__name__}", code="E304")
+            raise Errors.E322(what="lora_config", expected="a peft LoraConfig", got=f"a {type(cfg).__name__}")
         want = TASK_TYPES[self.kind]
         if cfg.task_type not in (None, want):
-            raise NlptaError(f"lora_config.task_type {cfg.task_type!s}; a {self.kind} model needs {want}",
-                             code="E304")
+            raise Errors.E322(what="lora_config.task_type", expected=f"{want} (or None) for a {self.kind} model",
+                              got=str(cfg.task_type))
         return replace(cfg, task_type=want)
 
     # ------------------------------------------------------------------ building
@@ -291,7 +291,7 @@ class AdapterModel:
 
     def _check(self) -> None:
         if not hasattr(self, "model_"):
-            raise NotFittedError("AdapterModel is not fitted; call fit() or from_pretrained() first")
+            raise Errors.E302(what="AdapterModel (neither trained nor loaded with from_pretrained())")
 
     # ------------------------------------------------------------------ prediction
     def logits(self, ds) -> list:
@@ -427,8 +427,7 @@ class AdapterModel:
 
         d = _model_folder(pretrained_model_name_or_path, revision)
         if not (d / META).exists():
-            raise NlptaError(f"not an nlpta model folder (no {META}); written by AdapterModel.save_pretrained",
-                             path=d, code="E312")
+            raise Errors.E307(path=d, detail=f"no {META}, which AdapterModel.save_pretrained writes")
         m = json.loads((d / META).read_text(encoding="utf-8"))
         method = "full-ft" if m["method"] in ("full-ft", "merged") else "lora"
         self = cls(m["kind"], model=base_model or m["base_model"], method=method, max_length=m["max_length"],
@@ -469,7 +468,8 @@ def load_adapters(base_model: str, adapters: dict[str, str | Path], kind: str):
     names = list(adapters)
     first = AdapterModel.from_pretrained(adapters[names[0]], base_model=base_model)
     if first.method != "lora" or first.kind != kind:
-        raise NlptaError(f"{adapters[names[0]]}: a {first.kind} {first.method} model, expected a {kind} LoRA adapter")
+        raise Errors.E312(path=adapters[names[0]], found=f"a {first.kind} {first.method} model",
+                          expected=f"a {kind} LoRA adapter")
     pm = PeftModel.from_pretrained(first._task_model(), folder(adapters[names[0]]), adapter_name=names[0])
     for n in names[1:]:
         pm.load_adapter(str(folder(adapters[n])), adapter_name=n)

@@ -244,10 +244,10 @@ def _load_checkpoint(ck: Path, model, opt, sched, rank: int) -> tuple[int, list,
     params = _trainable(model)
     missing = set(params) - set(weights)
     if missing:
-        from ..errors import NlptaError
+        from ..errors import Errors
 
-        raise NlptaError(f"checkpoint lacks {len(missing)} trainable tensors (e.g. {sorted(missing)[0]}); "
-                         "was it written by a different model?", path=ck, code="E311")
+        raise Errors.E311(path=ck, detail=f"it lacks {len(missing)} trainable tensors (e.g. {sorted(missing)[0]}); "
+                                          "was it written by a different model?")
     with torch.no_grad():
         for k, p in params.items():
             p.copy_(weights[k])

@@ -42,7 +42,7 @@ class LoraDann(_Transformer):
                                    pooling=p["pooling"], domain_hidden=p["domain_hidden"])
 
     def fit(self, task: TransferTask) -> LoraDann:
-        _need_unlabeled(self.name, task)
+        _need_unlabeled(self.name, task, self.task)
         train_ds = self._train_rows(task)
         unl = sample_rows(task.unlabeled, self.params["max_unlabeled"], self.seed)
         self.model_ = self._model()
@@ -75,7 +75,7 @@ class Dann(Method):
         return ShallowDANN(**p, random_state=self.seed)
 
     def fit(self, task: TransferTask) -> Dann:
-        _need_unlabeled(self.name, task)
+        _need_unlabeled(self.name, task, self.task)
         unl = sample_rows(task.unlabeled, self.params["max_unlabeled"], self.seed)
         src = list(task.source["text"])
         # the target rows travel inside X (SKADA style): label -1, sample_domain -1

@@ -33,7 +33,7 @@ from typing import Any, ClassVar
 import datasets
 import numpy as np
 
-from ..errors import NlptaError
+from ..errors import Errors
 from ..io import atomic_write_json
 from ..models.classical import (
     FeatureTagger,
@@ -133,7 +133,7 @@ def aligned_spaces(src_kv, tgt_kv, pairs: list[tuple[str, str]] | None, *, metho
 def _lang_of(ds: datasets.Dataset) -> str:
     langs = set(ds["lang"][:200]) if "lang" in ds.column_names else set()
     if len(langs) != 1:
-        raise NlptaError(f"the align method needs rows of one language; found {sorted(langs) or 'none'}", code="E305")
+        raise Errors.E308(method="align", detail=f"needs rows of one language; found {sorted(langs) or 'none'}")
     lg = langs.pop()
     return _LANG.get(lg, lg)
 
@@ -167,7 +167,7 @@ class _SpaceTagger(FeatureTagger):
         import scipy.sparse as sp
 
         if space is None:
-            raise NlptaError("_SpaceTagger needs the vector table of the sentences' language (space=...)")
+            raise TypeError("_SpaceTagger needs the vector table of the sentences' language (space=...)")
         feats = sentence_features(sentences)
         if not self.lexical:
             feats = [{k: v for k, v in f.items() if k in _SHAPE_KEYS or k.startswith(("shape=", "w-", "w+")) and
@@ -237,7 +237,8 @@ class AlignedEmbeddings(Method):
     def fit(self, task: TransferTask) -> AlignedEmbeddings:
         src_lang, tgt_lang = _lang_of(task.source), _lang_of(task.target)
         if src_lang == tgt_lang:
-            raise NlptaError(f"align transfers across languages; source and target are both {src_lang!r}", code="E305")
+            raise Errors.E308(method="align", detail=f"transfers across languages; source and target are both "
+                                                     f"{src_lang!r}")
         spaces = self._align(src_lang, tgt_lang)
         if self.task == "sentiment":
             self.spaces_ = spaces
@@ -314,7 +315,8 @@ class AlignedEmbeddings(Method):
     def predict(self, ds: datasets.Dataset) -> list:
         lang = _lang_of(ds)
         if lang not in self.langs_:
-            raise NlptaError(f"this model was aligned for {', '.join(self.langs_)}, not {lang!r}", code="E305")
+            raise Errors.E308(method="align", detail=f"this model was aligned for {', '.join(self.langs_)}, "
+                                                     f"not {lang!r}")
         if self.task == "sentiment":
             X = self._doc_vectors(self._tokens(ds), lang, self.idf_.get(lang, {}))
             return [int(x) for x in self.clf_.predict(X)]
@@ -350,7 +352,7 @@ class AlignedEmbeddings(Method):
 
         f = directory / "align.json"
         if not f.is_file():
-            raise NlptaError("not a folder written by the align method (no align.json)", path=directory, code="E307")
+            raise Errors.E307(path=directory, detail="no align.json: not a folder written by the align method")
         meta = json.loads(f.read_text(encoding="utf-8"))
         self.langs_ = tuple(meta["langs"])
         self.src_info_, self.tgt_info_, self.alignment_ = meta["src"], meta["tgt"], meta["alignment"]

@@ -32,9 +32,9 @@ from typing import Any, ClassVar
 import datasets
 
 from ..data import sample_rows
-from ..errors import NlptaError
+from ..errors import Errors
 from ..tasks import TransferTask
-from .registry import Method, register
+from .registry import UNLABELED_EXAMPLE, Method, register
 
 _COMMON: dict[str, Any] = {
     "model": "minilm-l6", "r": 8, "alpha": 16, "dropout": 0.1, "targets": ["query", "value"],
@@ -118,8 +118,7 @@ class _Transformer(Method):
         train_ds = sample_rows(task.source, p["max_examples"], self.seed)
         if p["few_shot"]:
             if task.target_labeled is None:
-                raise NlptaError(f"method {self.name!r}: few_shot needs a target_labeled entry in the task",
-                                 code="E305")
+                raise Errors.E308(method=self.name, detail="few_shot needs a target_labeled entry in the task")
             train_ds = datasets.concatenate_datasets([train_ds, task.target_labeled.cast(train_ds.features)])
         return train_ds
 
@@ -139,18 +138,17 @@ class _Transformer(Method):
 
         p = self.params
         if task.unlabeled is None:
-            raise NlptaError(f"method {self.name!r} needs target unlabeled rows: add an `unlabeled:` entry "
-                             "to the task file", code="E305")
+            raise Errors.E306(method=self.name, example=UNLABELED_EXAMPLE[self.task])
         unl = sample_rows(task.unlabeled, p["dapt_examples"], self.seed)
         texts = unl["tokens"] if self.task == "pos" else [split_words(t) for t in unl["text"]]
         pivots = p["pivots"]
         if pivots == "auto":
             if self.task != "sentiment":
-                raise NlptaError("pivots: auto ranks words by mutual information with a document label, "
-                                 "so it needs a sentiment task; give a list of pivot words for POS", code="E304")
+                raise Errors.E304(detail="pivots: auto ranks words by mutual information with a document label, "
+                                         "so it needs a sentiment task; give a list of pivot words for POS")
             pivots = select_pivot_words(train_ds["text"], train_ds["label"], unl["text"], n=p["n_pivots"])
         elif pivots is not None and not (isinstance(pivots, list) and all(isinstance(w, str) for w in pivots)):
-            raise NlptaError("pivots must be null, 'auto' or a list of words", code="E304")
+            raise Errors.E322(what="pivots", expected="null, 'auto' or a list of words", got=repr(pivots))
         cfg = TrainConfig(lr=p["dapt_lr"], epochs=p["dapt_epochs"], batch_size=p["batch_size"],
                           max_steps=p["dapt_steps"], seed=self.seed, desc=f"dapt {self.task}",
                           checkpoint_dir=str(Path(p["checkpoint_dir"]) / "dapt") if p["checkpoint_dir"] else None,
@@ -197,8 +195,7 @@ class FullFinetune(_Transformer):
     defaults: ClassVar[dict[str, dict[str, Any]]] = _defaults(lr=5e-5)
 
 
-def _need_unlabeled(name: str, task: TransferTask) -> None:
+def _need_unlabeled(name: str, task: TransferTask, kind: str = "sentiment") -> None:
     if task.unlabeled is None or len(task.unlabeled) == 0:
-        raise NlptaError(f"method {name!r} needs target unlabeled rows (the domain classifier's target side): "
-                         "add an `unlabeled:` entry to the task file, e.g. unlabeled: {corpus: mdsd:kitchen, "
-                         "split: unlabeled}", code="E305")
+        raise Errors.E306(method=name, example=f"{UNLABELED_EXAMPLE[kind]} (they are the domain classifier's "
+                                               "target side)")

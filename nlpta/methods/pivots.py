@@ -36,7 +36,7 @@ from sklearn.model_selection import StratifiedKFold
 
 from .. import data
 from .._sampling import sample_indices
-from ..errors import NlptaError, NotFittedError
+from ..errors import Errors
 from ..io import atomic_write_json
 from ..models.classical import BowSentimentClassifier, FeatureTagger, sentence_features
 from ..pivots.base import PivotTransformer
@@ -45,7 +45,7 @@ from ..pivots.lexicon import load_dictionary, muse_path, word_tokenizer
 from ..pivots.scl import SCL
 from ..pivots.sfa import SFA
 from ..tasks import TransferTask
-from .registry import Method, register
+from .registry import UNLABELED_EXAMPLE, Method, register
 
 _SENTI_COMMON: dict[str, Any] = {"ngram_range": [1, 2], "min_df": 3, "Cs": [0.1, 1.0, 10.0, 100.0],
                                  "scales": [1.0], "cv": 5, "max_unlabeled": 4000}
@@ -129,8 +129,7 @@ class _PivotSentiment(Method):
 
     def fit(self, task: TransferTask) -> _PivotSentiment:
         if task.unlabeled is None:
-            raise NlptaError(f"method {self.name!r} needs target unlabeled text: add `unlabeled:` to the task "
-                             "(e.g. {corpus: mdsd:kitchen, split: unlabeled})", code="E306")
+            raise Errors.E306(method=self.name, example=UNLABELED_EXAMPLE["sentiment"])
         p = self.params
         texts, y = list(task.source["text"]), np.asarray(task.source["label"])
         unl = _sample(list(task.unlabeled["text"]), p["max_unlabeled"], self.seed)
@@ -155,7 +154,7 @@ class _PivotSentiment(Method):
     def features(self, texts: list[str]) -> sp.csr_matrix:
         """Return ``[tfidf(x), scale * projection(x)]`` for raw texts."""
         if not hasattr(self, "clf_"):
-            raise NotFittedError(f"method {self.name!r} is not fitted; call fit() first")
+            raise Errors.E302(what=f"method {self.name!r}")
         Z = self.transformer_.transform(self.counts_.transform(texts))
         return sp.hstack([self.tfidf_.transform(texts), sp.csr_matrix(self.scale_ * Z)], format="csr")
 
@@ -166,7 +165,7 @@ class _PivotSentiment(Method):
         """The transformer's files + ``pivot_method.json`` (tf-idf vocabulary, C, scale) +
         ``pivot_method.npz`` (classifier, idf); the count vocabulary is the transformer's feature names."""
         if not hasattr(self, "clf_"):
-            raise NotFittedError(f"method {self.name!r} is not fitted; call fit() first")
+            raise Errors.E302(what=f"method {self.name!r}")
         self.transformer_.save(directory)
         tv = self.tfidf_.vocabulary_
         atomic_write_json(directory / "pivot_method.json", {
@@ -236,8 +235,7 @@ class SCLMethod(_PivotSentiment):
         if self.task == "sentiment":
             return super().fit(task)
         if task.unlabeled is None:
-            raise NlptaError("method 'scl' needs target unlabeled sentences: add `unlabeled:` to the task "
-                             "(e.g. {corpus: ud:en_ewt, split: train, domain: reviews, labeled: false})", code="E306")
+            raise Errors.E306(method=self.name, example=UNLABELED_EXAMPLE["pos"])
         p = self.params
         unl = _sample(list(task.unlabeled["tokens"]), p["max_unlabeled"], self.seed)
         src = list(task.source["tokens"])
@@ -265,7 +263,7 @@ class SCLMethod(_PivotSentiment):
         if self.task == "sentiment":
             return super().predict(ds)
         if not hasattr(self, "tagger_"):
-            raise NotFittedError("method 'scl' is not fitted; call fit() first")
+            raise Errors.E302(what=f"method {self.name!r}")
         return self.tagger_.predict(list(ds["tokens"]))
 
     def _save(self, directory: Path) -> None:
@@ -274,7 +272,7 @@ class SCLMethod(_PivotSentiment):
         if self.task == "sentiment":
             return super()._save(directory)
         if not hasattr(self, "tagger_"):
-            raise NotFittedError("method 'scl' is not fitted; call fit() first")
+            raise Errors.E302(what=f"method {self.name!r}")
         self.transformer_.save(directory)
         self.tagger_.save(directory)
         atomic_write_json(directory / "pivot_method.json", {"n_unlabeled": self.n_unlabeled_})
@@ -293,10 +291,11 @@ class SCLMethod(_PivotSentiment):
 
 
 # ------------------------------------------------------------------------------ cross-language
-def _target_lang(task: TransferTask) -> str:
+def _target_lang(task: TransferTask, method: str) -> str:
     langs = sorted(set(task.target["lang"]))
     if len(langs) != 1:
-        raise NlptaError(f"cross-language methods need one target language; the target rows hold {langs}", code="E306")
+        raise Errors.E308(method=method, detail=f"a cross-language method needs one target language; the target "
+                                                f"rows hold {langs}")
     return langs[0]
 
 
@@ -363,10 +362,10 @@ class CrossLanguageSCL(Method):
 
     def fit(self, task: TransferTask) -> CrossLanguageSCL:
         if task.unlabeled is None:
-            raise NlptaError("method 'cl-scl' needs target-language unlabeled text: add `unlabeled:` to the task "
-                             "(e.g. {corpus: webis:de/books, split: train, labeled: false})", code="E306")
+            raise Errors.E306(method=self.name, example="{corpus: webis:de/books, split: train, labeled: false} "
+                                                        "(text in the target language)")
         p = self.params
-        self.lang_ = _target_lang(task)
+        self.lang_ = _target_lang(task, self.name)
         en, y = list(task.source["text"]), np.asarray(task.source["label"])
         tgt = _sample(list(task.unlabeled["text"]) + _texts_of(p["target_unlabeled"]), p["max_unlabeled"], self.seed)
         more = _texts_of(p["source_unlabeled"])
@@ -387,7 +386,7 @@ class CrossLanguageSCL(Method):
 
     def predict(self, ds: datasets.Dataset) -> list:
         if not hasattr(self, "clf_"):
-            raise NotFittedError("method 'cl-scl' is not fitted; call fit() first")
+            raise Errors.E302(what=f"method {self.name!r}")
         lang = _target_lang_of(ds, self.lang_)
         return [int(x) for x in self.clf_.predict(self.transformer_.transform(self.bi_.transform(list(ds["text"]), lang)))]
 
@@ -395,7 +394,7 @@ class CrossLanguageSCL(Method):
         """``clscl.json/npz`` (its feature names are the bilingual vocabulary), ``cl_scl.json``
         (language, C, the Japanese tokenizer's words) and ``cl_scl.npz`` (the classifier)."""
         if not hasattr(self, "clf_"):
-            raise NotFittedError("method 'cl-scl' is not fitted; call fit() first")
+            raise Errors.E302(what=f"method {self.name!r}")
         self.transformer_.save(directory)
         atomic_write_json(directory / "cl_scl.json", {
             "lang": self.lang_, "C": self.C_, "cv_scores": self.cv_scores_, "n_unlabeled": self.n_unlabeled_,
@@ -440,7 +439,7 @@ class DictionaryTranslation(Method):
 
     def fit(self, task: TransferTask) -> DictionaryTranslation:
         p = self.params
-        self.lang_ = "ja" if (lang := _target_lang(task)) == "jp" else lang
+        self.lang_ = "ja" if (lang := _target_lang(task, self.name)) == "jp" else lang
         pairs = load_dictionary(p["dictionary"] or muse_path(self.lang_, "en"))
         self.table_: dict[str, str] = {}
         for a, b in pairs:
@@ -456,13 +455,13 @@ class DictionaryTranslation(Method):
 
     def predict(self, ds: datasets.Dataset) -> list:
         if not hasattr(self, "model_"):
-            raise NotFittedError("method 'dict-translate' is not fitted; call fit() first")
+            raise Errors.E302(what=f"method {self.name!r}")
         return [int(x) for x in self.model_.predict([self.translate(t) for t in ds["text"]])]
 
     def _save(self, directory: Path) -> None:
         """``classifier.json/npz`` (the English classifier) and ``dictionary.json`` (language, table)."""
         if not hasattr(self, "model_"):
-            raise NotFittedError("method 'dict-translate' is not fitted; call fit() first")
+            raise Errors.E302(what=f"method {self.name!r}")
         self.model_.save(directory)
         atomic_write_json(directory / "dictionary.json", {"lang": self.lang_, "table": self.table_})
 

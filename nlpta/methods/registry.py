@@ -19,12 +19,15 @@ from typing import Any, ClassVar
 
 import datasets
 
-from ..errors import NlptaError, UnknownMethodError
+from ..errors import Errors
 from ..io import atomic_write_json
 from ..tasks import TransferTask
 
 METHODS: dict[str, type[Method]] = {}
 MODEL_FILE = "method.json"
+# an `unlabeled:` task entry per task kind, for the messages of methods that need target unlabeled rows
+UNLABELED_EXAMPLE = {"sentiment": "{corpus: mdsd:kitchen, split: unlabeled}",
+                     "pos": "{corpus: ud:en_ewt, split: train, domain: reviews, labeled: false}"}
 
 
 def register(name: str):
@@ -46,11 +49,10 @@ def get_method(name: str, task: str, seed: int = 0, **params) -> Method:
         NlptaError: the method does not support the task, or a parameter is unknown.
     """
     if name not in METHODS:
-        raise UnknownMethodError(f"unknown method {name!r}; registered: {', '.join(sorted(METHODS))}")
+        raise Errors.E301(name=name, registered=", ".join(sorted(METHODS)))
     cls = METHODS[name]
     if task not in cls.tasks:
-        raise NlptaError(f"method {name!r} does not support {task} tasks (it supports {', '.join(cls.tasks)})",
-                         code="E303")
+        raise Errors.E303(what=f"method {name!r}", kind=task, detail=f"it supports {', '.join(cls.tasks)} tasks")
     return cls(task=task, seed=seed, **params)
 
 
@@ -66,11 +68,8 @@ class Method:
         allowed = self.defaults.get(task, {})
         unknown = set(params) - set(allowed)
         if unknown:
-            raise NlptaError(
-                f"method {self.name!r} ({task}) has no parameter(s) {', '.join(sorted(unknown))}; "
-                f"it takes {', '.join(sorted(allowed)) or 'none'}",
-                code="E304",
-            )
+            raise Errors.E304(detail=f"method {self.name!r} ({task}) has no parameter(s) "
+                                     f"{', '.join(sorted(unknown))}; it takes {', '.join(sorted(allowed)) or 'none'}")
         self.task = task
         self.seed = seed
         self.params = {**allowed, **params}
@@ -106,8 +105,8 @@ class Method:
         """The fitted method saved in ``directory`` (see :func:`load_model`)."""
         m = load_model(directory)
         if not isinstance(m, cls):
-            raise NlptaError(f"{directory} holds a {type(m).__name__} ({m.name!r}), not a {cls.__name__}",
-                             path=directory, code="E307")
+            raise Errors.E312(path=directory, found=f"a {type(m).__name__} (method {m.name!r})",
+                              expected=f"a {cls.__name__}")
         return m
 
 
@@ -122,14 +121,14 @@ def load_model(directory: str | Path) -> Method:
     d = Path(directory)
     meta_path = d / MODEL_FILE
     if not meta_path.is_file():
-        raise NlptaError(f"no {MODEL_FILE} here: not a folder written by Method.save / `nlpta run --save-model`",
-                         path=d, code="E307")
+        raise Errors.E307(path=d, detail=f"no {MODEL_FILE} here: not a folder written by Method.save / "
+                                         "`nlpta run --save-model`")
     try:
         meta = json.loads(meta_path.read_text(encoding="utf-8"))
         name, task, seed, params = meta["method"], meta["task"], int(meta["seed"]), dict(meta["params"])
     except (ValueError, KeyError, TypeError) as e:
-        raise NlptaError(f"unreadable {MODEL_FILE} ({e}); expected keys method, task, seed, params",
-                         path=meta_path, code="E307") from None
+        raise Errors.E307(path=meta_path, detail=f"unreadable {MODEL_FILE} ({e}); expected keys method, task, "
+                                                 "seed, params") from None
     self = get_method(name, task, seed=seed, **params)
     self._load(d)
     return self

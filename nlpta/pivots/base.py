@@ -28,18 +28,17 @@ from sklearn.exceptions import NotFittedError as SklearnNotFittedError
 from sklearn.preprocessing import normalize
 from sklearn.utils.validation import validate_data
 
-from ..errors import NlptaError, NotFittedError
+from ..errors import Errors, NotFittedError, ParameterError
 from ..io import atomic_write_json
 
 FORMAT_VERSION = 2
 
 
-class PivotError(NlptaError, ValueError):
-    """Bad input or parameter given to a pivot transformer. A :class:`~nlpta.errors.NlptaError`
-    for nlpta's callers and a ``ValueError`` for scikit-learn's (its conventions and
-    ``check_estimator`` expect one)."""
-
-    code = "E306"
+class PivotError(ParameterError):
+    """Bad input or parameter given to a pivot transformer: a :class:`~nlpta.errors.ParameterError`,
+    so an :class:`~nlpta.errors.NlptaError` for nlpta's callers and a ``ValueError`` for
+    scikit-learn's (its conventions and ``check_estimator`` expect one). Raised from the table
+    (``Errors.E3xx(..., cls=PivotError)``), which gives the code."""
 
 
 class PivotNotFittedError(NotFittedError, SklearnNotFittedError):
@@ -105,12 +104,15 @@ def _labels(y, n: int) -> tuple[np.ndarray | None, np.ndarray]:
     if y.ndim == 2 and y.shape[1] == 1:
         y = y.ravel()
     if y.ndim != 1:
-        raise PivotError(f"y must be a 1-d array of labels (-1 = unlabeled); got shape {y.shape}")
+        raise Errors.E322(what="y", expected="a 1-d array of labels (-1 = unlabeled)", got=f"shape {y.shape}",
+                          cls=PivotError)
     if len(y) != n:
-        raise PivotError(f"X has {n} rows but y has {len(y)} labels")
+        raise Errors.E320(what="y (labels, -1 = unlabeled)", got=len(y), expected=f"{n} rows of X", per="row",
+                          cls=PivotError)
     if y.dtype.kind in "iuf":
         if y.dtype.kind == "f" and not np.all(np.isfinite(y)):
-            raise PivotError("y holds NaN or infinite values")
+            raise Errors.E322(what="y", expected="finite labels (-1 = unlabeled)", got="NaN or infinite values",
+                              cls=PivotError)
         return y, y == -1
     return y, np.zeros(n, dtype=bool)
 
@@ -125,10 +127,18 @@ def split_domains(X: sp.csr_matrix, y, sample_domain) -> DomainRows:
         sd = np.where(unlabeled, -2, 1)
     else:
         sd = np.asarray(sample_domain)
-        if sd.ndim != 1 or len(sd) != n:
-            raise PivotError(f"sample_domain must hold one domain per row of X ({n}); got shape {sd.shape}")
-        if sd.dtype.kind not in "iuf" or (sd.dtype.kind == "f" and not np.all(np.mod(sd, 1) == 0)) or np.any(sd == 0):
-            raise PivotError("sample_domain must hold non-zero integers: positive = source row, negative = target row")
+        if sd.ndim != 1:
+            raise Errors.E322(what="sample_domain", expected=f"a 1-d array, one domain per row of X ({n})",
+                              got=f"shape {sd.shape}", cls=PivotError)
+        if len(sd) != n:
+            raise Errors.E320(what="sample_domain", got=len(sd), expected=f"{n} rows of X", per="row",
+                              cls=PivotError)
+        integral = sd.dtype.kind in "iu" or (sd.dtype.kind == "f" and np.all(np.mod(sd, 1) == 0))
+        if not integral or np.any(sd == 0):
+            raise Errors.E322(what="sample_domain",
+                              expected="non-zero integers (positive = source row, negative = target row)",
+                              got=f"0 in {int(np.sum(sd == 0))} rows" if integral else f"values of dtype {sd.dtype}",
+                              cls=PivotError)
     source, target = sd > 0, sd < 0
     labeled = source & ~unlabeled
     stats = labeled if labeled.any() else source
@@ -200,12 +210,12 @@ class PivotTransformer(TransformerMixin, BaseEstimator):
                       "rows into X and pass sample_domain (positive = source, negative = target) and y = -1 for "
                       "unlabeled rows", FutureWarning, stacklevel=3)
         if Xt is None:
-            raise PivotError("X_source_unlabeled needs X_target_unlabeled (or stack the rows and pass sample_domain)")
+            raise Errors.E322(what="X_target_unlabeled", expected="given when X_source_unlabeled is (or stack "
+                              "the rows into X and pass sample_domain)", got="None", cls=PivotError)
         parts = [self._validate(M, reset=True) for M in (X, Xt, Xsu) if M is not None]
         if len({M.shape[1] for M in parts}) != 1:
-            raise PivotError(f"X has {parts[0].shape[1]} columns but X_target_unlabeled has {parts[1].shape[1]}"
-                             + (f" and X_source_unlabeled {parts[2].shape[1]}" if len(parts) > 2 else "")
-                             + "; vectorize all with the same vocabulary")
+            names = ["X", "X_target_unlabeled", "X_source_unlabeled"][:len(parts)]
+            raise Errors.E321(what=", ".join(names), got=", ".join(str(M.shape[1]) for M in parts), cls=PivotError)
         ns, nt = parts[0].shape[0], parts[1].shape[0]
         nsu = parts[2].shape[0] if len(parts) > 2 else 0
         if y is not None:
@@ -220,7 +230,7 @@ class PivotTransformer(TransformerMixin, BaseEstimator):
             M = validate_data(self, X, accept_sparse="csr", dtype=np.float64, reset=reset,
                               ensure_min_samples=2 if reset else 1, ensure_min_features=2 if reset else 1)
         except ValueError as e:
-            raise PivotError(str(e)) from None
+            raise Errors.E304(detail=str(e), cls=PivotError) from None
         return sp.csr_matrix(M)
 
     def _check_params(self, n_features: int) -> None:
@@ -228,13 +238,14 @@ class PivotTransformer(TransformerMixin, BaseEstimator):
         for name in ("n_pivots", "h", "min_count"):
             v = getattr(self, name, 1)
             if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or v < (0 if name == "min_count" else 1):
-                raise PivotError(f"{name} must be an integer >= {0 if name == 'min_count' else 1}; got {v!r}",
-                                 code="E304")
+                raise Errors.E322(what=name, expected=f"an integer >= {0 if name == 'min_count' else 1}", got=repr(v),
+                                  cls=PivotError)
         if not np.isfinite(self.scale) or self.scale < 0:
-            raise PivotError(f"scale must be >= 0; got {self.scale!r}", code="E304")
+            raise Errors.E322(what="scale", expected="a number >= 0", got=repr(self.scale), cls=PivotError)
         names = getattr(self, "feature_names", None)
         if names is not None and len(names) != n_features:
-            raise PivotError(f"feature_names has {len(names)} entries but X has {n_features} columns")
+            raise Errors.E320(what="feature_names", got=len(names), expected=f"{n_features} columns of X",
+                              per="column", cls=PivotError)
 
     def _fit_theta(self, rows: DomainRows) -> None:
         raise NotImplementedError
@@ -246,7 +257,7 @@ class PivotTransformer(TransformerMixin, BaseEstimator):
 
     def _check(self, X) -> sp.csr_matrix:
         if not hasattr(self, "theta_"):
-            raise PivotNotFittedError(f"{type(self).__name__} is not fitted; call fit() first")
+            raise Errors.E302(what=type(self).__name__, cls=PivotNotFittedError)
         return self._validate(X, reset=False)
 
     def transform(self, X):
@@ -260,7 +271,7 @@ class PivotTransformer(TransformerMixin, BaseEstimator):
         """The chosen pivots, best first: feature (name, or column index), score and the number of
         source / target rows holding it."""
         if not hasattr(self, "pivot_index_"):
-            raise PivotNotFittedError(f"{type(self).__name__} is not fitted; call fit() first")
+            raise Errors.E302(what=type(self).__name__, cls=PivotNotFittedError)
         names = getattr(self, "feature_names", None)
         if names is None:
             names = getattr(self, "feature_names_in_", None)
@@ -284,7 +295,7 @@ class PivotTransformer(TransformerMixin, BaseEstimator):
         """Write ``<kind>.json`` (parameters, fitted scalars) and ``<kind>.npz`` (arrays, and
         array-valued parameters) into ``directory``; no pickle. Returns the folder."""
         if not hasattr(self, "theta_"):
-            raise PivotNotFittedError(f"{type(self).__name__} is not fitted; call fit() first")
+            raise Errors.E302(what=type(self).__name__, cls=PivotNotFittedError)
         d = Path(directory)
         d.mkdir(parents=True, exist_ok=True)
         params, arrays = {}, {k: getattr(self, k) for k in self._arrays}
@@ -309,12 +320,14 @@ class PivotTransformer(TransformerMixin, BaseEstimator):
         d = Path(directory)
         path = d / f"{cls.kind}.json"
         if not path.exists():
-            raise PivotError(f"no {cls.kind}.json in {d}; expected a folder written by {cls.__name__}.save", path=path)
+            raise Errors.E307(detail=f"no {cls.kind}.json in {d}; expected a folder written by {cls.__name__}.save",
+                              path=path)
         meta = json.loads(path.read_text(encoding="utf-8"))
         if meta.get("kind") != cls.__name__:
-            raise PivotError(f"holds a {meta.get('kind')!r}, not a {cls.__name__}", path=path)
+            raise Errors.E307(detail=f"holds a {meta.get('kind')!r}, not a {cls.__name__}", path=path)
         if meta.get("format") not in (1, FORMAT_VERSION):
-            raise PivotError(f"file format {meta.get('format')!r}; this nlpta reads 1 and {FORMAT_VERSION}", path=path)
+            raise Errors.E307(detail=f"file format {meta.get('format')!r}; this nlpta reads 1 and {FORMAT_VERSION}",
+                              path=path)
         params = dict(meta["params"])
         if params.get("pairs") is not None:
             params["pairs"] = [tuple(p) for p in params["pairs"]]

@@ -22,6 +22,7 @@ from typing import ClassVar
 import numpy as np
 import scipy.sparse as sp
 
+from ..errors import Errors
 from .base import DomainRows, PivotError
 from .scl import SCL
 from .selection import doc_freq, mutual_information
@@ -97,24 +98,27 @@ class CLSCL(SCL):
     def _select(self, rows: DomainRows):
         Xs, y, Xt = rows.source, rows.y, rows.target
         if self.pairs is None or len(self.pairs) == 0:
-            raise PivotError("CLSCL needs pairs: (source column, target column) translation pairs", code="E304")
+            raise Errors.E322(what="pairs", expected="(source column, target column) translation pairs (CLSCL needs "
+                              "them)", got=repr(self.pairs), cls=PivotError)
         P = np.asarray(self.pairs, dtype=np.int64)
         if P.ndim != 2 or P.shape[1] != 2 or P.min() < 0 or P.max() >= Xs.shape[1]:
-            raise PivotError(f"pairs must be (source column, target column) pairs within 0..{Xs.shape[1] - 1}",
-                             code="E304")
+            got = f"an array of shape {P.shape}" + (f", values {P.min()}..{P.max()}" if P.size else "")
+            raise Errors.E322(what="pairs", expected="(source column, target column) pairs within "
+                              f"0..{Xs.shape[1] - 1}", got=got, cls=PivotError)
         cs, ct = doc_freq(Xs)[P[:, 0]], doc_freq(Xt)[P[:, 1]]
         ok = np.flatnonzero((cs >= self.min_count) & (ct >= self.min_count))
         if len(ok) == 0:
-            raise PivotError(f"no dictionary pair has both words in >= {self.min_count} rows of their language; "
-                             "lower min_count or use a larger dictionary", code="E305")
+            raise Errors.E305(detail=f"no dictionary pair has both words in >= {self.min_count} rows of their "
+                              "language; lower min_count or use a larger dictionary", cls=PivotError)
         if self.pivot_criterion == "mi":
             if y is None:
-                raise PivotError("pivot criterion 'mi' needs the source labels", code="E304")
+                raise Errors.E325(criterion="mi", cls=PivotError)
             score = mutual_information(Xs[:, P[ok, 0]], y)
         elif self.pivot_criterion == "freq":
             score = (cs + ct)[ok].astype(np.float64)
         else:
-            raise PivotError(f"pivot criterion {self.pivot_criterion!r}; CLSCL takes mi or freq", code="E304")
+            raise Errors.E303(what="CLSCL", kind=self.pivot_criterion, detail="its pivot_criterion is mi or freq",
+                              cls=PivotError)
         chosen, used = [], set()
         for j in np.argsort(-score, kind="stable"):  # best first; each word in one pivot at most
             a, b = P[ok[j]]

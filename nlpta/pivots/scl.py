@@ -28,6 +28,7 @@ import scipy.linalg as sl
 import scipy.sparse as sp
 from sklearn.utils.extmath import randomized_svd
 
+from ..errors import Errors
 from .base import DomainRows, PivotError, PivotTransformer, binary_rows
 from .selection import select_pivots
 
@@ -52,9 +53,9 @@ def solve_pivot_predictors(X: sp.csr_matrix, Y: np.ndarray, alpha: float = 1.0, 
             check it against float64).
     """
     if solver not in SOLVERS:
-        raise PivotError(f"solver {solver!r}; expected one of {', '.join(SOLVERS)}", code="E304")
+        raise Errors.E322(what="solver", expected=f"one of {', '.join(SOLVERS)}", got=repr(solver), cls=PivotError)
     if alpha <= 0:
-        raise PivotError(f"alpha must be > 0; got {alpha}", code="E304")
+        raise Errors.E322(what="alpha", expected="a number > 0", got=repr(alpha), cls=PivotError)
     n, d = X.shape
     Xb = sp.hstack([X, np.ones((n, 1))], format="csr", dtype=dtype)
     Y = np.asarray(Y, dtype=np.float64)
@@ -168,8 +169,8 @@ class SCL(PivotTransformer):
             return None
         m = np.asarray(m, dtype=bool)
         if m.shape != (n_features,):
-            raise PivotError(f"{name} must be a boolean mask with one entry per column ({n_features}); "
-                             f"got shape {m.shape}", code="E304")
+            raise Errors.E322(what=name, expected=f"a boolean mask with one entry per column ({n_features})",
+                              got=f"shape {m.shape}", cls=PivotError)
         return m
 
     def _select(self, rows: DomainRows):
@@ -187,8 +188,8 @@ class SCL(PivotTransformer):
         keep[self._excluded()] = False
         cols = np.flatnonzero(keep)
         if len(cols) == 0:
-            raise PivotError(f"every input column is a pivot ({len(idx)} pivots, {Xall.shape[1]} columns): nothing "
-                             "is left to predict them from; lower n_pivots", code="E305")
+            raise Errors.E305(detail=f"every input column is a pivot ({len(idx)} pivots, {Xall.shape[1]} columns): "
+                              "nothing is left to predict them from; lower n_pivots", cls=PivotError)
         Xin = binary_rows(Xall[:, cols])
         W = solve_pivot_predictors(Xin, Y, alpha=self.alpha, solver=self.solver, rank=self.rank,
                                    random_state=self.random_state)

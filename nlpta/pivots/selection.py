@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
+from ..errors import Errors
 from .base import PivotError
 
 CRITERIA = ("freq", "mi", "domain-mi")
@@ -27,7 +28,7 @@ def mutual_information(X, y) -> np.ndarray:
     classes, yi = np.unique(y, return_inverse=True)
     n = X.shape[0]
     if len(y) != n:
-        raise PivotError(f"{n} rows but {len(y)} labels")
+        raise Errors.E320(what="y (labels)", got=len(y), expected=f"{n} rows of X", per="row", cls=PivotError)
     B = sp.csr_matrix(X, copy=True)
     B.data = (B.data != 0).astype(np.float64)
     onehot = sp.csr_matrix((np.ones(n), (yi, np.arange(n))), shape=(len(classes), n))
@@ -69,23 +70,24 @@ def select_pivots(
         NlptaError: unknown criterion, missing labels for ``mi``, or no column qualifies.
     """
     if criterion not in CRITERIA:
-        raise PivotError(f"pivot criterion {criterion!r}; expected one of {', '.join(CRITERIA)}", code="E304")
+        raise Errors.E322(what="pivot_criterion", expected=f"one of {', '.join(CRITERIA)}", got=repr(criterion),
+                          cls=PivotError)
     if X_source.shape[1] != X_target.shape[1]:
-        raise PivotError(f"source has {X_source.shape[1]} features but target {X_target.shape[1]}; "
-                         "vectorize both with the same vocabulary")
+        raise Errors.E321(what="the source and the target rows", got=f"{X_source.shape[1]}, {X_target.shape[1]}",
+                          cls=PivotError)
     cs, ct = doc_freq(X_source), doc_freq(X_target)
     ok = (cs >= min_count) & (ct >= min_count)
     if allowed is not None:
         ok &= np.asarray(allowed, dtype=bool)
     cand = np.flatnonzero(ok)
     if len(cand) == 0:
-        raise PivotError(f"no feature occurs in >= {min_count} rows of both domains; lower min_count "
-                         f"(source rows {X_source.shape[0]}, target rows {X_target.shape[0]})", code="E305")
+        raise Errors.E305(detail=f"no feature occurs in >= {min_count} rows of both domains; lower min_count "
+                          f"(source rows {X_source.shape[0]}, target rows {X_target.shape[0]})", cls=PivotError)
     if criterion == "freq":
         score = (cs + ct)[cand].astype(np.float64)
     elif criterion == "mi":
         if y_source is None:
-            raise PivotError("pivot criterion 'mi' needs the source labels", code="E304")
+            raise Errors.E325(criterion=criterion, cls=PivotError)
         score = mutual_information(sp.csr_matrix(X_source)[:, cand], y_source)
     else:
         Xb = sp.vstack([sp.csr_matrix(X_source)[:, cand], sp.csr_matrix(X_target)[:, cand]])

@@ -16,6 +16,7 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.utils.extmath import randomized_svd
 
+from ..errors import Errors
 from .base import DomainRows, PivotError, PivotTransformer, binary_rows
 from .selection import select_pivots
 
@@ -60,8 +61,8 @@ class SFA(PivotTransformer):
         if self.allowed_pivots is not None:
             allowed = np.asarray(self.allowed_pivots, dtype=bool)
             if allowed.shape != (n_features,):
-                raise PivotError(f"allowed_pivots must be a boolean mask with one entry per column ({n_features}); "
-                                 f"got shape {allowed.shape}", code="E304")
+                raise Errors.E322(what="allowed_pivots", expected=f"a boolean mask with one entry per column "
+                                  f"({n_features})", got=f"shape {allowed.shape}", cls=PivotError)
         idx, scores, cs, ct = select_pivots(rows.source, rows.target, rows.y, n_pivots=self.n_pivots,
                                             min_count=self.min_count, criterion=self.pivot_criterion, allowed=allowed)
         self.pivot_index_, self.pivot_scores_ = idx, scores
@@ -74,7 +75,8 @@ class SFA(PivotTransformer):
         linked = d1 > 0
         spec, M, d1 = spec[linked], M[linked], d1[linked]
         if len(spec) == 0:
-            raise PivotError("no domain-specific feature co-occurs with a pivot; lower n_pivots", code="E305")
+            raise Errors.E305(detail="no domain-specific feature co-occurs with a pivot; lower n_pivots",
+                              cls=PivotError)
         N = sp.diags(1.0 / np.sqrt(d1)) @ M @ sp.diags(1.0 / np.sqrt(np.maximum(d2, 1e-12)))
         h = min(self.h, min(N.shape) - 1) if min(N.shape) > 1 else 1
         U, _, _ = randomized_svd(N, h, n_iter=5, random_state=self.random_state)

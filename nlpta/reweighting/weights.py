@@ -34,6 +34,7 @@ from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_consistent_length, column_or_1d, validate_data
 
 from .._sampling import sample_indices
+from ..errors import Errors
 from ..models.classical import EstimatorInputError, NoTargetRowsWarning, _check_fitted, int_seed
 
 __all__ = ["KLIEP", "KMM", "DomainClassifierWeights", "NoTargetRowsWarning", "effective_sample_size",
@@ -69,7 +70,8 @@ def normalize_weights(w: np.ndarray, clip: float | None = None, power: float = 1
         w = w**power
     m = w.mean()
     if not np.isfinite(m) or m <= 0:
-        raise EstimatorInputError("importance weights are all zero: the source rows look nothing like the target rows")
+        raise Errors.E305(detail="importance weights are all zero: the source rows look nothing like the target rows",
+                          cls=EstimatorInputError)
     w = w / m
     if clip is not None:
         # clipping moves the mean; a few rounds settle both the cap and the mean
@@ -96,18 +98,23 @@ def source_mask(n_samples: int, y=None, sample_domain=None) -> np.ndarray:
         sd = column_or_1d(np.asarray(sample_domain))
         if sd.dtype.kind not in "iub" and not (sd.dtype.kind == "f" and np.all(np.isfinite(sd))
                                                and np.all(sd == np.round(sd))):
-            raise EstimatorInputError("sample_domain must hold integers (positive: source row, negative: target "
-                                      f"row); got dtype {sd.dtype}. Target rows travel inside X: append them and "
-                                      "mark them with a negative sample_domain (or y = -1)")
+            raise Errors.E322(what="sample_domain", expected="integers (positive: source row, negative: target row)",
+                              got=f"dtype {sd.dtype}. Target rows travel inside X: append them and mark them with a "
+                              "negative sample_domain (or y = -1)", cls=EstimatorInputError)
         if len(sd) != n_samples:
-            raise EstimatorInputError(f"sample_domain has {len(sd)} values for {n_samples} rows of X")
+            raise Errors.E320(what="sample_domain", got=len(sd), expected=f"{n_samples} rows of X", per="row",
+                              cls=EstimatorInputError)
         if np.any(sd == 0):
-            raise EstimatorInputError("sample_domain 0 is neither a source (positive) nor a target (negative) domain")
+            raise Errors.E322(what="sample_domain",
+                              expected="non-zero integers (positive: source row, negative: target row)",
+                              got=f"sample_domain 0 in {int(np.sum(sd == 0))} rows: neither a source nor a target "
+                              "domain", cls=EstimatorInputError)
         return sd > 0
     if y is not None:
         yy = column_or_1d(np.asarray(y), warn=False)
         if len(yy) != n_samples:
-            raise EstimatorInputError(f"y has {len(yy)} values for {n_samples} rows of X")
+            raise Errors.E320(what="y", got=len(yy), expected=f"{n_samples} rows of X", per="row",
+                              cls=EstimatorInputError)
         if yy.dtype.kind in "iuf":
             return yy != -1
     return np.ones(n_samples, dtype=bool)
@@ -137,7 +144,8 @@ def _positive(name: str, v, integer: bool = False, minimum: float = 0.0, allow_n
         return
     kind = numbers.Integral if integer else numbers.Real
     if not isinstance(v, kind) or isinstance(v, bool) or not np.isfinite(v) or v <= minimum:
-        raise EstimatorInputError(f"{name} must be {'an integer' if integer else 'a number'} > {minimum:g}; got {v!r}")
+        raise Errors.E322(what=name, expected=f"{'an integer' if integer else 'a number'} > {minimum:g}", got=repr(v),
+                          cls=EstimatorInputError)
 
 
 class _ImportanceWeights(BaseEstimator):
@@ -153,7 +161,7 @@ class _ImportanceWeights(BaseEstimator):
     def _validate_params(self) -> None:
         _positive("clip", self.clip, allow_none=True)
         if not isinstance(self.power, numbers.Real) or not np.isfinite(self.power) or self.power < 0:
-            raise EstimatorInputError(f"power must be a number >= 0; got {self.power!r}")
+            raise Errors.E322(what="power", expected="a number >= 0", got=repr(self.power), cls=EstimatorInputError)
 
     def fit(self, X, y=None, sample_domain=None):
         """Learn the weights of the source rows of ``X`` (sparse or dense) for its target rows.
@@ -174,8 +182,8 @@ class _ImportanceWeights(BaseEstimator):
         src = source_mask(X.shape[0], y, sample_domain)
         self.n_source_, self.n_target_ = int(src.sum()), int((~src).sum())
         if self.n_source_ == 0:
-            raise EstimatorInputError(f"{type(self).__name__}: no source rows to weight (every row is marked as a "
-                                      "target row)")
+            raise Errors.E305(detail=f"{type(self).__name__}: no source rows to weight (every row is marked as a "
+                              "target row)", cls=EstimatorInputError)
         if self.n_target_ == 0:
             warnings.warn(f"{type(self).__name__}: no target rows (mark them with a negative sample_domain or "
                           "y = -1): the weights are uniform", NoTargetRowsWarning, stacklevel=2)
@@ -232,8 +240,8 @@ class DomainClassifierWeights(_ImportanceWeights):
 
         ns, nt = Xs.shape[0], Xt.shape[0]
         if min(ns, nt) < 2:
-            raise EstimatorInputError(f"out-of-fold domain probabilities need at least 2 source and 2 target rows; "
-                                      f"got {ns} source and {nt} target")
+            raise Errors.E305(detail=f"out-of-fold domain probabilities need at least 2 source and 2 target rows; "
+                              f"got {ns} source and {nt} target", cls=EstimatorInputError)
         X = sp.vstack([Xs, Xt]).tocsr() if sp.issparse(Xs) else np.vstack([Xs, Xt])
         d = np.r_[np.zeros(ns, dtype=int), np.ones(nt, dtype=int)]
         clf = LogisticRegression(C=self.C, solver="liblinear", max_iter=1000, random_state=seed)
@@ -284,7 +292,7 @@ class KMM(_ImportanceWeights):
         _positive("B", self.B)
         _positive("max_target", self.max_target, integer=True)
         if self.eps is not None and (not isinstance(self.eps, numbers.Real) or self.eps < 0):
-            raise EstimatorInputError(f"eps must be a number >= 0 or None; got {self.eps!r}")
+            raise Errors.E322(what="eps", expected="a number >= 0 or None", got=repr(self.eps), cls=EstimatorInputError)
 
     def _raw_weights(self, Xs, Xt, seed: int) -> np.ndarray:
         from scipy.optimize import minimize
@@ -360,7 +368,8 @@ class KLIEP(_ImportanceWeights):
         _positive("max_target", self.max_target, integer=True)
         grid = np.atleast_1d(np.asarray(self.sigma_grid, dtype=np.float64))
         if grid.size == 0 or np.any(~np.isfinite(grid)) or np.any(grid <= 0):
-            raise EstimatorInputError(f"sigma_grid must hold positive numbers; got {self.sigma_grid!r}")
+            raise Errors.E322(what="sigma_grid", expected="positive numbers", got=repr(self.sigma_grid),
+                              cls=EstimatorInputError)
 
     @staticmethod
     def _solve(A: np.ndarray, bbar: np.ndarray) -> np.ndarray:

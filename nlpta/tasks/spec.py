@@ -12,7 +12,7 @@ from typing import Any
 import datasets
 
 from .. import data
-from ..errors import TaskSpecError
+from ..errors import Errors
 
 TASK_KINDS = ("pos", "sentiment")
 _TOP_KEYS = {"name", "task", "source", "target", "unlabeled", "target_labeled", "method", "params", "seeds",
@@ -105,13 +105,8 @@ class TaskSpec:
         spec.limit = None
         c = data.REGISTRY.get(spec.corpus)
         if c is None and not Path(spec.corpus).is_dir():
-            raise TaskSpecError(
-                f"task {self.name!r}: the target is a single file ({spec.corpus}), which has no train split "
-                "for in-domain training; add a `target_labeled:` entry", path=self.path,
-            )
+            raise Errors.E206(task=self.name, target=f"{spec.corpus} is a single file, which", path=self.path)
         if c is not None and "train" not in c.splits:
-            raise TaskSpecError(
-                f"task {self.name!r}: target corpus {spec.corpus} has no train split for in-domain "
-                "training; add a `target_labeled:` entry", path=self.path,
-            )
+            raise Errors.E206(task=self.name, target=f"corpus {spec.corpus} (splits {', '.join(c.splits)})",
+                              path=self.path)
         return spec

@@ -7,7 +7,7 @@ from pathlib import Path
 import datasets
 
 from .. import data
-from ..errors import TaskSpecError
+from ..errors import Errors
 from .spec import TaskSpec
 
 
@@ -31,15 +31,18 @@ class TransferTask:
         if self.unlabeled is not None and self.kind == "sentiment":
             self.unlabeled = data.strip_labels(self.unlabeled) if any(x != -1 for x in self.unlabeled["label"][:50]) else self.unlabeled
         self.target_labeled = spec.target_labeled.load(seed) if spec.target_labeled else None
-        for what, ds in (("source", self.source), ("target", self.target), ("target_labeled", self.target_labeled)):
+        entries = (("source", self.source, spec.describe_source()), ("target", self.target, spec.target.describe()),
+                   ("target_labeled", self.target_labeled,
+                    spec.target_labeled.describe() if spec.target_labeled else ""))
+        for what, ds, where in entries:
             if ds is None:
                 continue
             got = data.task_of(ds)
             if got != self.kind:
-                raise TaskSpecError(f"task {spec.name!r} is {self.kind} but its {what} corpus holds {got} rows",
-                                    path=spec.path)
+                raise Errors.E205(task=spec.name, what=what, corpus=where, got=got, kind=self.kind, path=spec.path)
             if not _is_labeled(ds):
-                raise TaskSpecError(f"task {spec.name!r}: the {what} rows carry no labels", path=spec.path)
+                raise Errors.E201(detail=f"task {spec.name!r}: the {what} rows ({where}) carry no labels; "
+                                  f"expected labeled {what} data", path=spec.path)
 
     def target_train(self) -> datasets.Dataset:
         """Labeled target training rows (for the ``in-domain`` reference)."""
@@ -59,8 +62,8 @@ def _load_sources(spec: TaskSpec, seed: int) -> datasets.Dataset:
         return parts[0]
     kinds = {data.task_of(p) for p in parts}
     if len(kinds) > 1:
-        raise TaskSpecError(f"task {spec.name!r}: the source entries mix {' and '.join(sorted(kinds))} rows",
-                            path=spec.path)
+        raise Errors.E201(detail=f"task {spec.name!r}: the source entries mix {' and '.join(sorted(kinds))} rows "
+                          f"({spec.describe_source()}); expected one task", path=spec.path)
     first = parts[0]
     cols = set(first.column_names)
     for p in parts[1:]:

@@ -9,7 +9,7 @@ from typing import Any
 import yaml
 
 from .. import data
-from ..errors import NlptaError, TaskSpecError
+from ..errors import Errors, NlptaError, TaskSpecError
 from .spec import _DATA_KEYS, _TOP_KEYS, TASK_KINDS, DataSpec, TaskSpec
 
 
@@ -35,6 +35,12 @@ def _strip(obj):
     return obj
 
 
+def _show(value: Any) -> str:
+    """A short repr of a value from a task file, for messages."""
+    r = repr(_strip(value))
+    return r if len(r) <= 60 else r[:57] + "..."
+
+
 def load_task(path: str | Path, known_methods: Collection[str] | None = None) -> TaskSpec:
     """Parse and validate a YAML task file.
 
@@ -43,13 +49,13 @@ def load_task(path: str | Path, known_methods: Collection[str] | None = None) ->
     """
     path = Path(path)
     if not path.exists():
-        raise TaskSpecError("task file not found", path=path)
+        raise Errors.E201(detail="no such task file; expected a YAML file (see tasks/ for examples)", path=path)
     try:
         raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_LineLoader)
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
-        raise TaskSpecError(f"not valid YAML: {getattr(e, 'problem', e)}", path=path,
-                            line=mark.line + 1 if mark else None) from None
+        raise Errors.E201(detail=f"not valid YAML: {getattr(e, 'problem', e)}", path=path,
+                          line=mark.line + 1 if mark else None) from None
     return parse_task(raw, path=path, known_methods=known_methods)
 
 
@@ -59,47 +65,49 @@ def parse_task(raw: Any, path: str | Path | None = None, known_methods: Collecti
     method name is checked too, with its line."""
     base = Path(path).parent if path else Path.cwd()
     if not isinstance(raw, dict):
-        raise TaskSpecError("expected a mapping with name, task, source, target, ...", path=path, line=1)
+        raise Errors.E201(detail=f"expected a mapping with name, task, source, target, ...; got {_show(raw)}",
+                          path=path, line=1)
     lines = raw.get("__lines__", {})
 
-    def err(msg: str, key: str | None = None, sub: dict | None = None) -> TaskSpecError:
-        line = None
+    def at(key: str | None = None, sub: dict | None = None) -> int | None:
+        """The line of ``key`` at the top level, or in the data entry ``sub`` (its first line
+        when ``key`` is None)."""
         if sub is not None:
-            line = sub.get("__lines__", {}).get(key) if key else sub.get("__line__")
-        elif key is not None:
-            line = lines.get(key)
-        return TaskSpecError(msg, path=path, line=line)
+            return sub.get("__lines__", {}).get(key) if key else sub.get("__line__")
+        return lines.get(key) if key is not None else None
 
-    unknown = set(raw) - _TOP_KEYS - {"__lines__", "__line__"}
+    unknown = sorted(set(raw) - _TOP_KEYS - {"__lines__", "__line__"})
     if unknown:
-        k = sorted(unknown)[0]
-        raise err(f"unknown key {k!r}; expected keys are {', '.join(sorted(_TOP_KEYS))}", k)
+        raise Errors.E202(unknown=", ".join(map(repr, unknown)), section="the task",
+                          expected=", ".join(sorted(_TOP_KEYS)), path=path, line=at(unknown[0]))
     for req in ("name", "task", "source", "target"):
         if req not in raw:
-            raise TaskSpecError(f"missing required key {req!r}", path=path, line=raw.get("__line__"))
+            raise Errors.E203(key=req, section="the task", path=path, line=raw.get("__line__"))
     name = raw["name"]
     if not isinstance(name, str) or not name.strip():
-        raise err("name must be a non-empty string", "name")
+        raise Errors.E204(key="name", got=_show(name), expected="a non-empty string", path=path, line=at("name"))
     kind = raw["task"]
     if kind not in TASK_KINDS:
-        raise err(f"task {kind!r}; expected one of {', '.join(TASK_KINDS)}", "task")
+        raise Errors.E204(key="task", got=_show(kind), expected=f"one of {', '.join(TASK_KINDS)}", path=path,
+                          line=at("task"))
 
     def data_spec(key: str, required: bool) -> DataSpec | None:
         v = raw.get(key)
         if v is None:
             if required:
-                raise err(f"missing {key!r}", key)
+                raise Errors.E203(key=key, section="the task", path=path, line=at(key))
             return None
         if isinstance(v, str):
             v = {"corpus": v}
         if not isinstance(v, dict):
-            raise err(f"{key} must be a mapping like {{corpus: NAME, split: train}}", key)
-        bad = set(v) - _DATA_KEYS - {"__lines__", "__line__"}
+            raise Errors.E204(key=key, got=_show(v), expected="a corpus name or a mapping like {corpus: NAME, "
+                              "split: train}", path=path, line=at(key))
+        bad = sorted(set(v) - _DATA_KEYS - {"__lines__", "__line__"})
         if bad:
-            b = sorted(bad)[0]
-            raise err(f"{key}: unknown key {b!r}; expected {', '.join(sorted(_DATA_KEYS))}", b, v)
+            raise Errors.E202(unknown=", ".join(map(repr, bad)), section=key, expected=", ".join(sorted(_DATA_KEYS)),
+                              path=path, line=at(bad[0], v))
         if "corpus" not in v:
-            raise err(f"{key}: missing 'corpus'", None, v)
+            raise Errors.E203(key="corpus", section=key, path=path, line=at(None, v))
         corpus = str(v["corpus"])
         if corpus not in data.REGISTRY:
             p = Path(corpus)
@@ -112,34 +120,40 @@ def parse_task(raw: Any, path: str | Path | None = None, known_methods: Collecti
                 try:
                     data.get_corpus(corpus)
                 except NlptaError as e:
-                    raise err(f"{key}: {e.message}", "corpus", v) from None
+                    raise Errors.E201(detail=f"{key}: {e.message}", path=path, line=at("corpus", v)) from None
         c = data.REGISTRY.get(corpus)
         split = v.get("split")
         if c is not None:
             if c.task != kind:
-                raise err(f"{key}: corpus {corpus} is a {c.task} corpus but the task is {kind}", "corpus", v)
+                raise Errors.E205(task=name.strip(), what=key, corpus=corpus, got=c.task, kind=kind, path=path,
+                                  line=at("corpus", v))
             if split is not None and split not in c.splits:
-                raise err(f"{key}: corpus {corpus} has no split {split!r}; its splits are {', '.join(c.splits)}",
-                          "split", v)
+                raise Errors.E106(split=split, detail=f"{key}: corpus {corpus} has splits {', '.join(c.splits)}",
+                                  cls=TaskSpecError, path=path, line=at("split", v))
         labeled = v.get("labeled", key != "unlabeled")
         if not isinstance(labeled, bool):
-            raise err(f"{key}: labeled must be true or false", "labeled", v)
+            raise Errors.E204(key=f"{key}.labeled", got=_show(labeled), expected="true or false", path=path,
+                              line=at("labeled", v))
         limit = v.get("limit")
         if limit is not None and (not isinstance(limit, int) or limit <= 0):
-            raise err(f"{key}: limit must be a positive integer", "limit", v)
+            raise Errors.E204(key=f"{key}.limit", got=_show(limit), expected="a positive integer", path=path,
+                              line=at("limit", v))
         opts = v.get("options") or {}
         if not isinstance(opts, dict):
-            raise err(f"{key}: options must be a mapping", "options", v)
+            raise Errors.E204(key=f"{key}.options", got=_show(opts), expected="a mapping of reader options",
+                              path=path, line=at("options", v))
         dom = v.get("domain")
         if dom is not None and not isinstance(dom, str | list):
-            raise err(f"{key}: domain must be a string or a list of strings", "domain", v)
+            raise Errors.E204(key=f"{key}.domain", got=_show(dom), expected="a string or a list of strings",
+                              path=path, line=at("domain", v))
         return DataSpec(corpus=corpus, split=split, domain=_strip(dom), lang=v.get("lang"), labeled=labeled,
                         limit=limit, options=_strip(opts))
 
     if isinstance(raw.get("source"), list):
         entries = raw["source"]
         if not entries:
-            raise err("source: an empty list; give one entry or several (multi-source)", "source")
+            raise Errors.E204(key="source", got="[]", expected="one entry or a non-empty list of entries "
+                              "(multi-source)", path=path, line=at("source"))
         source: DataSpec | list[DataSpec] = []
         for i, entry in enumerate(entries):
             raw[f"source[{i}]"] = entry
@@ -155,20 +169,25 @@ def parse_task(raw: Any, path: str | Path | None = None, known_methods: Collecti
     target_labeled = data_spec("target_labeled", False)
     method = raw.get("method", "none")
     if not isinstance(method, str) or not method:
-        raise err("method must be a method name (see `nlpta methods`)", "method")
+        raise Errors.E204(key="method", got=_show(method), expected="a method name (see `nlpta methods`)",
+                          path=path, line=at("method"))
     if known_methods is not None and method not in known_methods:
-        raise err(f"unknown method {method!r}; registered methods are {', '.join(sorted(known_methods))}", "method")
+        raise Errors.E201(detail=f"unknown method {method!r}; registered methods are "
+                          f"{', '.join(sorted(known_methods))}", path=path, line=at("method"))
     params = raw.get("params") or {}
     if not isinstance(params, dict):
-        raise err("params must be a mapping", "params")
+        raise Errors.E204(key="params", got=_show(params), expected="a mapping of method parameters", path=path,
+                          line=at("params"))
     seeds = raw.get("seeds", [1])
     if isinstance(seeds, int):
         seeds = [seeds]
     if not isinstance(seeds, list) or not seeds or not all(isinstance(s, int) and not isinstance(s, bool) for s in seeds):
-        raise err("seeds must be a non-empty list of integers", "seeds")
+        raise Errors.E204(key="seeds", got=_show(seeds), expected="an integer or a non-empty list of integers",
+                          path=path, line=at("seeds"))
     diagnose = raw.get("diagnose")
     if diagnose is not None and not isinstance(diagnose, dict | bool):
-        raise err("diagnose must be a mapping (or true/false)", "diagnose")
+        raise Errors.E204(key="diagnose", got=_show(diagnose), expected="a mapping (or true/false)", path=path,
+                          line=at("diagnose"))
     return TaskSpec(
         name=name.strip(), task=kind, source=source, target=target, unlabeled=unlabeled,
         target_labeled=target_labeled, method=method, params=_strip(params), seeds=seeds,
