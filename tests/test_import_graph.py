@@ -18,7 +18,7 @@ import pytest
 
 PKG = Path(__file__).resolve().parents[1] / "nlpta"
 
-BASE = {"errors", "io", "_sampling", "_version"}
+BASE = {"errors", "io", "_sampling", "_domains", "_version"}
 FAMILIES = {"pivots", "embeddings", "reweighting", "adversarial", "finetune"}
 # unit -> the units it may import (besides itself and the root package's __version__)
 ALLOWED: dict[str, set[str]] = {
@@ -26,6 +26,7 @@ ALLOWED: dict[str, set[str]] = {
     "_version": set(),
     "io": {"errors"},
     "_sampling": {"errors"},
+    "_domains": {"errors"},
     "data": BASE,
     "models": BASE | {"data"},
     "tasks": BASE | {"data"},

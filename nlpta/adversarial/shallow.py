@@ -23,6 +23,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_consistent_length, column_or_1d, validate_data
 from torch import nn
 
+from .._domains import source_mask
 from ..errors import Errors
 from ..io import atomic_write_json
 from ..models.classical import (
@@ -50,27 +51,9 @@ def _is_text(X) -> bool:
 
 
 def _source_mask(n: int, y: np.ndarray, sample_domain) -> np.ndarray:
-    """SKADA's convention: ``sample_domain`` > 0 source, < 0 target; without it, y == -1 marks
-    target rows."""
-    if sample_domain is not None:
-        sd = column_or_1d(np.asarray(sample_domain))
-        if sd.dtype.kind not in "iu" and not (sd.dtype.kind == "f" and np.all(np.isfinite(sd))
-                                              and np.all(sd == np.round(sd))):
-            raise Errors.E322(what="sample_domain", expected="integers (positive: source row, negative: target row)",
-                              got=f"dtype {sd.dtype}. Target rows travel inside X: append them with label -1 (or a "
-                                  "negative sample_domain)", cls=EstimatorInputError)
-        if len(sd) != n:
-            raise Errors.E320(what="sample_domain", got=len(sd), expected=f"{n} rows of X", per="row",
-                              cls=EstimatorInputError)
-        if np.any(sd == 0):
-            raise Errors.E322(what="sample_domain",
-                              expected="non-zero integers (positive: source row, negative: target row)",
-                              got=f"0 in {int(np.sum(sd == 0))} rows: neither a source nor a target domain",
-                              cls=EstimatorInputError)
-        return sd > 0
-    if y.dtype.kind in "iuf":
-        return y != -1
-    return np.ones(n, dtype=bool)
+    """SKADA's convention (:func:`nlpta._domains.source_mask`): ``sample_domain`` > 0 source, < 0
+    target; without it, y == -1 marks target rows."""
+    return source_mask(n, y, sample_domain, cls=EstimatorInputError)
 
 
 # ------------------------------------------------------------------------- shallow DANN

@@ -28,6 +28,7 @@ from sklearn.exceptions import NotFittedError as SklearnNotFittedError
 from sklearn.preprocessing import normalize
 from sklearn.utils.validation import validate_data
 
+from .._domains import check_sample_domain
 from ..errors import Errors, NotFittedError, ParameterError
 from ..io import atomic_write_json
 
@@ -126,19 +127,7 @@ def split_domains(X: sp.csr_matrix, y, sample_domain) -> DomainRows:
     if sample_domain is None:
         sd = np.where(unlabeled, -2, 1)
     else:
-        sd = np.asarray(sample_domain)
-        if sd.ndim != 1:
-            raise Errors.E322(what="sample_domain", expected=f"a 1-d array, one domain per row of X ({n})",
-                              got=f"shape {sd.shape}", cls=PivotError)
-        if len(sd) != n:
-            raise Errors.E320(what="sample_domain", got=len(sd), expected=f"{n} rows of X", per="row",
-                              cls=PivotError)
-        integral = sd.dtype.kind in "iu" or (sd.dtype.kind == "f" and np.all(np.mod(sd, 1) == 0))
-        if not integral or np.any(sd == 0):
-            raise Errors.E322(what="sample_domain",
-                              expected="non-zero integers (positive = source row, negative = target row)",
-                              got=f"0 in {int(np.sum(sd == 0))} rows" if integral else f"values of dtype {sd.dtype}",
-                              cls=PivotError)
+        sd = check_sample_domain(n, sample_domain, cls=PivotError)
     source, target = sd > 0, sd < 0
     labeled = source & ~unlabeled
     stats = labeled if labeled.any() else source

@@ -31,8 +31,9 @@ import warnings
 import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator
-from sklearn.utils.validation import check_consistent_length, column_or_1d, validate_data
+from sklearn.utils.validation import check_consistent_length, validate_data
 
+from .._domains import source_mask as _source_mask
 from .._sampling import sample_indices
 from ..errors import Errors
 from ..models.classical import EstimatorInputError, NoTargetRowsWarning, _check_fitted, int_seed
@@ -85,39 +86,14 @@ def normalize_weights(w: np.ndarray, clip: float | None = None, power: float = 1
 
 
 def source_mask(n_samples: int, y=None, sample_domain=None) -> np.ndarray:
-    """Which of ``n_samples`` rows are source rows, SKADA's way: ``sample_domain`` > 0 (source)
-    or < 0 (target) when given; else ``y == -1`` marks target rows; else every row is a source row.
-
-    Returns:
-        a boolean array, True for source rows.
+    """Which of ``n_samples`` rows are source rows, SKADA's way (:func:`nlpta._domains.source_mask`):
+    ``sample_domain`` > 0 (source) or < 0 (target) when given; else ``y == -1`` marks target rows;
+    else every row is a source row. Returns a boolean array, True for source rows.
 
     Raises:
         EstimatorInputError: ``sample_domain`` has the wrong length, is not integer or holds 0.
     """
-    if sample_domain is not None:
-        sd = column_or_1d(np.asarray(sample_domain))
-        if sd.dtype.kind not in "iub" and not (sd.dtype.kind == "f" and np.all(np.isfinite(sd))
-                                               and np.all(sd == np.round(sd))):
-            raise Errors.E322(what="sample_domain", expected="integers (positive: source row, negative: target row)",
-                              got=f"dtype {sd.dtype}. Target rows travel inside X: append them and mark them with a "
-                              "negative sample_domain (or y = -1)", cls=EstimatorInputError)
-        if len(sd) != n_samples:
-            raise Errors.E320(what="sample_domain", got=len(sd), expected=f"{n_samples} rows of X", per="row",
-                              cls=EstimatorInputError)
-        if np.any(sd == 0):
-            raise Errors.E322(what="sample_domain",
-                              expected="non-zero integers (positive: source row, negative: target row)",
-                              got=f"sample_domain 0 in {int(np.sum(sd == 0))} rows: neither a source nor a target "
-                              "domain", cls=EstimatorInputError)
-        return sd > 0
-    if y is not None:
-        yy = column_or_1d(np.asarray(y), warn=False)
-        if len(yy) != n_samples:
-            raise Errors.E320(what="y", got=len(yy), expected=f"{n_samples} rows of X", per="row",
-                              cls=EstimatorInputError)
-        if yy.dtype.kind in "iuf":
-            return yy != -1
-    return np.ones(n_samples, dtype=bool)
+    return _source_mask(n_samples, y, sample_domain, cls=EstimatorInputError)
 
 
 def sq_dists(A: np.ndarray, B: np.ndarray) -> np.ndarray:
