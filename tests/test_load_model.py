@@ -107,3 +107,25 @@ def test_load_model_errors(tmp_path):
     (tmp_path / MODEL_FILE).write_text("{not json")
     with pytest.raises(NlptaError, match="unreadable"):
         nlpta.load_model(tmp_path)
+
+
+@pytest.mark.data
+def test_cli_run_save_model_then_load_model(tmp_path, data_root):
+    """`nlpta run --save-model` writes one model folder per seed; `nlpta.load_model` reads it back
+    and predicts what the run wrote to predictions.jsonl."""
+    import json
+
+    from nlpta.cli import main
+
+    task = tmp_path / "t.yaml"
+    task.write_text("name: tiny\ntask: sentiment\nsource: {corpus: mdsd:books, split: train, limit: 120}\n"
+                    "target: {corpus: mdsd:kitchen, split: test, limit: 30}\nmethod: none\nparams: {Cs: [1.0]}\n")
+    out = tmp_path / "run"
+    assert main(["run", str(task), "--seeds", "1,2", "--save-model", "--out", str(out)]) == 0
+    rows = [json.loads(x) for x in (out / "predictions.jsonl").read_text().splitlines()]
+    for seed in (1, 2):
+        model = nlpta.load_model(out / f"model-seed{seed}")
+        assert model.seed == seed and model.params["Cs"] == [1.0]
+        target = TransferTask(TaskSpec(name="tiny", task="sentiment", source=DataSpec("mdsd:books", split="train", limit=120),
+                                       target=DataSpec("mdsd:kitchen", split="test", limit=30)), seed=seed).target
+        assert model.predict(target) == [r["pred"] for r in rows if r["seed"] == seed]
