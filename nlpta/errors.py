@@ -26,7 +26,7 @@ class NlptaError(Exception):
         line: the 1-based line number in ``path``, if known.
         code: the code from :class:`Errors` (``E1xx`` data, ``E2xx`` tasks, ``E3xx`` methods,
             ``E4xx`` models and vectors, ``E5xx`` fine-tuning and the Hub, ``E6xx`` evaluators,
-            ``E9xx`` benchmarks).
+            ``E9xx`` benchmarks and the command line).
     """
 
     code = "E000"
