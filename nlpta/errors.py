@@ -189,9 +189,16 @@ class Errors:
     E110 = ErrorSpec(NlptaError, "unknown MUSE dictionary split {split!r}; expected one of {expected}")
     E111 = ErrorSpec(NlptaError, "rows of the wrong schema or task: {detail}")
     # (new E1xx codes: add here)
+    # (E112-E119: sentiment readers -- reviews, lines, JSONL/CSV/TSV)
+    E112 = ErrorSpec(ParameterError, "invalid reader option {option}: {detail}")
+    # (E120-E129: POS readers -- CoNLL-U, NLTK, tagged text)
     # ---- task files (E2xx)
     E201 = ErrorSpec(TaskSpecError, "invalid task: {detail}")
     # (new E2xx codes: add here)
+    # (E207-E209: task-file YAML parsing)
+    E207 = ErrorSpec(TaskSpecError, "the YAML is too large to expand: {detail}")
+    E208 = ErrorSpec(TaskSpecError, "a task file must be UTF-8 text: {detail}")
+    E209 = ErrorSpec(TaskSpecError, "duplicate key {key!r} in {section} (first on line {first}); keep one")
     E202 = ErrorSpec(TaskSpecError, "unknown key(s) {unknown} in {section}; expected {expected}")
     E203 = ErrorSpec(TaskSpecError, "missing required key {key!r} in {section}")
     E204 = ErrorSpec(TaskSpecError, "{key} {got} is not valid; expected {expected}")
@@ -210,8 +217,16 @@ class Errors:
     E308 = ErrorSpec(ParameterError, "method {method!r}: {detail}")
     E311 = ErrorSpec(ModelFolderError, "checkpoint from another run: {detail}")
     # (new method-adapter / finetune codes E312-E319: add here)
+    # (E313-E316: checkpoints and their fingerprints)
+    E313 = ErrorSpec(ParameterError, "checkpoint_every={every} needs a checkpoint folder: {detail}")
     E312 = ErrorSpec(ModelFolderError, "the saved model is {found}, not {expected}")
     # (new estimator codes E320-E339, pivots / reweighting / models / adversarial: add here)
+    # (E326-E333: degenerate data sizes, leaks, separable domains)
+    E326 = ErrorSpec(ParameterError, "too few rows: {what} has {got}; {needs}")
+    E327 = ErrorSpec(ParameterError, "no words to learn from: {what} {detail}")
+    E328 = ErrorSpec(ParameterError, "method {method!r} needs target unlabeled rows, but the task's `unlabeled:` "
+                                     "entry has {got}; point it at rows of the target domain, e.g. {example} "
+                                     "(the target test rows are never used for adaptation)")
     E320 = ErrorSpec(ParameterError, "{what} has {got} values for {expected}; expected one per {per}")
     E321 = ErrorSpec(ParameterError, "{what} have different numbers of columns ({got}); vectorize them with one "
                                      "vocabulary")
@@ -229,6 +244,11 @@ class Errors:
     E406 = ErrorSpec(ParameterError, "retrieval must be 'nn' or 'csls', not {retrieval!r}")
     E407 = ErrorSpec(ParameterError, "{what} has no option(s) {unknown}; it takes {allowed}")
     # (new E4xx codes: add here)
+    # (E410-E419: vector and dictionary files)
+    E410 = ErrorSpec(FormatError, "vector value out of range: {detail}; every value must be finite with "
+                                  "|x| <= {bound:g}")
+    E411 = ErrorSpec(FormatError, "the header promises {declared} vectors of dimension {dim}, but {detail} "
+                                  "(truncated or damaged file?)")
     E408 = ErrorSpec(DataNotFoundError, "vectors need the package {package!r}, which is not installed; "
                                         "install it with {install}")
     E409 = ErrorSpec(ParameterError, "{action}: unknown vector format {fmt!r}; expected one of {expected}")
@@ -247,6 +267,18 @@ class Errors:
     # ---- command line (E91x)
     E910 = ErrorSpec(NlptaError, "--param {given!r}: expected KEY=VALUE (the value is read as YAML, "
                                  "e.g. --param C=0.5)")
+    # (E912-E914: command-line values such as --seeds)
+    E912 = ErrorSpec(NlptaError, "{option} {given!r}: expected {expected}")
+    E913 = ErrorSpec(NlptaError, "{options} cannot be given together; {hint}")
+    E914 = ErrorSpec(NlptaError, "--param {given!r}: the value is not valid YAML ({detail})")
+    # (E920-E929: run folders, --out, locks)
+    E920 = ErrorSpec(NlptaError, "the run folder (--out) is {what}; give a folder path")
+    E921 = ErrorSpec(NlptaError, "the run folder (--out) holds files but is not an nlpta run folder (no .nlpta-run "
+                                 "marker; {detail}); empty it, or choose another --out")
+    E922 = ErrorSpec(NlptaError, "another run is writing this run folder (lock {lock} held{by}); wait for it to end "
+                                 "or choose another --out")
+    E923 = ErrorSpec(NlptaError, "task name {name!r} cannot name a run folder under runs/: {detail}")
+    E924 = ErrorSpec(NlptaError, "cannot write the run folder: {detail}")
     E911 = ErrorSpec(NlptaError, "nlpta {command} needs {needs}: {detail}")
 
 

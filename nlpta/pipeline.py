@@ -2,16 +2,23 @@
 
 The run folder holds ``metrics.json`` (accuracy per seed, per domain, mean and 95% CI over
 seeds, timing, versions), ``predictions.jsonl`` (one line per target row and seed),
-``report.md`` (for a person) and ``task.yaml`` (the resolved task, to rerun it).
+``report.md`` (for a person), ``task.yaml`` (the resolved task, to rerun it) and the marker
+``.nlpta-run`` (the run id, also in ``metrics.json``). The folder is written as one unit
+(:class:`nlpta.io.RunFolder`): the run writes into a temporary sibling and renames it into place
+at the end, so a killed run leaves the previous run folder whole, and a second run on the same
+folder refuses at once (``E922``) while the first holds ``<out>.lock``. ``--out`` must be an
+empty folder, a new path or an nlpta run folder (``E920``, ``E921``), checked before the run.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import platform
 import shlex
 import sys
 import time
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,10 +28,12 @@ from tqdm.auto import tqdm
 
 from . import __version__
 from .data import pool_stats
+from .errors import Errors
 from .evaluators.metrics import evaluate_predictions, mean_ci
-from .io import atomic_write_json, atomic_write_jsonl, atomic_write_text
+from .io import RunFolder, atomic_write_json, atomic_write_jsonl, atomic_write_text, test_pause
 from .methods import METHODS, get_method
 from .tasks import TaskSpec, TransferTask, load_task
+from .validation import prediction_guard
 
 log = logging.getLogger(__name__)
 
@@ -64,25 +73,57 @@ def run_task(
     Args:
         method: overrides the task file's method (its params then apply only if the method is the same).
         seeds: override the task file's seeds.
-        out_dir: run folder (default ``runs/<task>-<method>``).
+        out_dir: run folder (default ``runs/<task>-<method>``): a new path, an empty folder or a
+            previous nlpta run folder, which the finished run replaces as a whole.
         params: method parameters, merged over the task file's.
         save_model: also write the fitted model of each seed (``model-seed<S>/``).
         write: write the run folder (``False`` returns the metrics only).
 
     Returns:
-        a :class:`RunResult`; ``metrics["summary"]["accuracy"]`` has mean, low, high over seeds.
+        a :class:`RunResult`; ``metrics["summary"]["accuracy"]`` has mean, low, high over seeds;
+        ``metrics["run_id"]`` is the id also written into the folder's marker.
+
+    Raises:
+        NlptaError: ``E920``/``E921`` ``out_dir`` is a file or a foreign non-empty folder;
+        ``E922`` another run is writing it; ``E923`` the task name cannot name the default
+        folder -- all before anything is fitted.
     """
     spec = load_task(task, known_methods=METHODS) if isinstance(task, str | Path) else task
     m_name = method or spec.method
     m_params = dict(spec.params) if m_name == spec.method else {}
     m_params.update(params or {})
     seeds = list(seeds or spec.seeds)
-    out = Path(out_dir) if out_dir else Path("runs") / f"{spec.name}-{m_name}"
+    out = Path(out_dir) if out_dir else default_out_dir(spec.name, m_name)
+    run_id = uuid.uuid4().hex
+    with RunFolder(out, run_id) if write else contextlib.nullcontext() as folder:
+        work = folder.work if write else None  # every file of the run goes here, then is renamed into place
+        metrics, pred_rows = _run(spec, m_name, m_params, seeds, save_model, work, run_id)
+        if write:
+            _write_run_folder(folder, metrics, pred_rows, spec, m_name, m_params, seeds)
+    return RunResult(metrics=metrics, out_dir=out)
+
+
+def default_out_dir(task_name: str, method: str) -> Path:
+    """``runs/<task>-<method>``; refuses (``E923``) a task name that would leave ``runs/``
+    (path separators, ``..``, a NUL byte) or is empty."""
+    bad = [c for c in ("/", "\\", "\0") if c in task_name]
+    if not task_name or bad or ".." in task_name:
+        why = ("it is empty" if not task_name else f"it contains {bad[0]!r}" if bad else "it contains '..'")
+        raise Errors.E923(name=task_name, detail=f"{why}; rename the task or pass --out")
+    return Path("runs") / f"{task_name}-{method}"
+
+
+def _run(spec: TaskSpec, m_name: str, m_params: dict, seeds: list[int], save_model: bool, out: Path | None,
+         run_id: str) -> tuple[dict, list[dict]]:
+    """Fit and evaluate every seed; models and ``diagnose/`` go into ``out`` (the work folder, or
+    ``None`` to write nothing). Returns ``(metrics, prediction rows)``."""
+    write = out is not None
     per_seed: list[dict] = []
     pred_rows: list[dict] = []
     data_info: dict[str, Any] = {}
     t_all = time.perf_counter()
     diag = None
+    separability: dict | None = None
     for seed in tqdm(seeds, desc=f"{spec.name} [{m_name}]", unit="seed", disable=None, leave=False):
         t0 = time.perf_counter()
         tt = TransferTask(spec, seed=seed)
@@ -100,7 +141,14 @@ def run_task(
         n_units = ev["n"]
         ev.update(seed=seed, load_seconds=t_load, fit_seconds=t_fit, predict_seconds=t_pred,
                   predict_per_second=n_units / t_pred if t_pred > 0 else None)
+        # what a user must see beside the score: the fitted model's own report (e.g. the weights'
+        # ESS) and the predicted label distribution against the source's (a collapse is flagged)
+        ev["fit_report"] = model.fit_report()
+        src_labels = tt.source["upos" if spec.task == "pos" else "label"]
+        ev["predictions"] = prediction_guard(src_labels, preds)
         per_seed.append(ev)
+        if write and separability is None:
+            separability = _separability(tt, seed)
         log.info("%s %s seed %d: accuracy %.4f (fit %.1fs)", spec.name, m_name, seed, ev["accuracy"], t_fit)
         data_info = {
             "source": {"spec": spec.describe_source(), "rows": len(tt.source)},
@@ -133,17 +181,64 @@ def run_task(
         "data": data_info, "runs": per_seed, "summary": summary,
         "seconds": time.perf_counter() - t_all, "versions": versions(),
         "command": " ".join(shlex.quote(a) for a in sys.argv) if sys.argv and "nlpta" in sys.argv[0] else None,
+        "run_id": run_id,
     }
+    if separability is not None:
+        metrics["domain_separability"] = separability
+    metrics["warnings"] = run_warnings(metrics)
     if diag is not None:
         _diagnose_after(spec, diag, metrics, m_name, m_params, seeds, out if write else None)
-    if write:
-        out.mkdir(parents=True, exist_ok=True)
-        atomic_write_json(out / "metrics.json", metrics)
-        atomic_write_jsonl(out / "predictions.jsonl", pred_rows)
-        atomic_write_text(out / "task.yaml", yaml.safe_dump({**spec.to_dict(), "method": m_name, "params": m_params,
-                                                             "seeds": seeds}, sort_keys=False, allow_unicode=True))
-        atomic_write_text(out / "report.md", render_report(metrics, spec))
-    return RunResult(metrics=metrics, out_dir=out)
+    return metrics, pred_rows
+
+
+def _write_run_folder(folder: RunFolder, metrics: dict, pred_rows: list[dict], spec: TaskSpec, m_name: str,
+                      m_params: dict, seeds: list[int]) -> None:
+    """Write the files of the run into ``folder.work`` and commit it (rename into place).
+    ``test_pause`` sleeps between the writes when ``$NLPTA_TEST_SLOW_WRITES`` is set (kill tests)."""
+    work = folder.work
+    atomic_write_json(work / "metrics.json", metrics)
+    test_pause()
+    atomic_write_jsonl(work / "predictions.jsonl", pred_rows)
+    test_pause()
+    atomic_write_text(work / "task.yaml", yaml.safe_dump({**spec.to_dict(), "method": m_name, "params": m_params,
+                                                          "seeds": seeds}, sort_keys=False, allow_unicode=True))
+    test_pause()
+    atomic_write_text(work / "report.md", render_report(metrics, spec))
+    test_pause()
+    folder.commit({"task": spec.name, "method": m_name, "seeds": seeds, "nlpta": __version__,
+                   "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())})
+
+
+def _separability(tt: TransferTask, seed: int) -> dict:
+    """:func:`nlpta.evaluators.domain.domain_separability` of the source against the target rows
+    the run predicts (a report, not an input of the method), or ``{"error": ...}`` where the rows
+    are too few or empty to probe."""
+    from .errors import NlptaError
+    from .evaluators.domain import domain_separability
+
+    try:
+        return domain_separability(tt.source, tt.target, seed=seed)
+    except NlptaError as e:
+        return {"error": str(e)}
+
+
+def run_warnings(metrics: dict) -> list[str]:
+    """Every reason to distrust the run's numbers, once each: the fitted models' own warnings
+    (e.g. a low effective sample size of the importance weights), prediction collapses, and a
+    source and target that a domain classifier separates perfectly."""
+    out: list[str] = []
+    for r in metrics["runs"]:
+        for w in [*(r.get("fit_report") or {}).get("warnings", []), *(r.get("predictions") or {}).get("warnings", [])]:
+            w = f"seed {r['seed']}: {w}"
+            if w not in out:
+                out.append(w)
+    sep = metrics.get("domain_separability") or {}
+    if sep.get("separable"):
+        out.append(f"a domain classifier separates source and target almost perfectly (accuracy "
+                   f"{100 * sep['accuracy']:.1f}% on {sep['rows_per_domain']} rows a side, proxy A-distance "
+                   f"{sep['pad']:.2f}): the target shares little with the source, and no adaptation method has "
+                   "much to align")
+    return out
 
 
 DIAGNOSE_OPTIONS = {"mode", "detectors", "baseline", "target_only", "permutations", "top", "contexts"}
@@ -153,7 +248,6 @@ CONTEXTS = ("classes", "words", "embeddings")
 def _diagnose_before(spec: TaskSpec, tt: TransferTask, out: Path | None):
     """The task file's ``diagnose:`` section: the bias report of source vs target, written to
     ``<run>/diagnose/`` before the method is fitted."""
-    from .errors import Errors
     from .evaluators.report import diagnose
 
     opts = dict(spec.diagnose or {})
@@ -220,6 +314,7 @@ def render_report(metrics: dict, spec: TaskSpec) -> str:
         f"**Accuracy ({metrics['unit']}-level): {_pct(s['mean'])}** "
         + (f"± {_pct(s['half_width'])} (95% CI over {s['n']} seeds, Student t)" if s["n"] > 1 else "(one seed)"),
         "",
+        *_warnings_md(metrics),
         "## Data",
         "",
         "| role | selection | rows |",
@@ -233,11 +328,18 @@ def render_report(metrics: dict, spec: TaskSpec) -> str:
         lines += ["", f"Unlabeled pool: {srcs} reviews; removed "
                   f"{pool['removed_labeled']} that are labeled (possibly test) reviews and {pool['removed_duplicate']} "
                   f"duplicates; kept {pool['kept']}."]
+    sep = metrics.get("domain_separability") or {}
+    if "accuracy" in sep:
+        lines += ["", f"A domain classifier tells source from target with accuracy {_pct(sep['accuracy'])}% "
+                  f"({sep['rows_per_domain']} rows a side; proxy A-distance {sep['pad']:.2f}; "
+                  f"{'separable' if sep['separable'] else 'not separable'} at the {_pct(sep['threshold'])}% threshold)."]
     lines += ["", "## Runs", "", "| seed | accuracy | bootstrap 95% CI | n | fit s | predict s |",
               "|---:|---:|---|---:|---:|---:|"]
     for r in metrics["runs"]:
         lines.append(f"| {r['seed']} | {_pct(r['accuracy'])} | {_pct(r['ci95'][0])}–{_pct(r['ci95'][1])} | {r['n']} "
                      f"| {r['fit_seconds']:.1f} | {r['predict_seconds']:.2f} |")
+    lines += _predictions_md(metrics)
+    lines += _fit_report_md(metrics)
     pd = metrics["summary"]["per_domain"]
     if len(pd) > 1:
         lines += ["", "## Per target domain", "", "| domain | accuracy (mean over seeds) |", "|---|---:|"]
@@ -258,4 +360,51 @@ def render_report(metrics: dict, spec: TaskSpec) -> str:
             lines.append(f"- Against `{metrics['diagnose']['after']['baseline']}`: {nt['verdict']}")
     if metrics.get("command"):
         lines += ["", f"Command: `{metrics['command']}`"]
+    if metrics.get("run_id"):
+        lines += ["", f"Run id: `{metrics['run_id']}`"]
     return "\n".join(lines) + "\n"
+
+
+def _warnings_md(metrics: dict) -> list[str]:
+    ws = metrics.get("warnings") or []
+    if not ws:
+        return []
+    return ["## Warnings", "", *[f"- **{w}**" for w in ws], ""]
+
+
+def _predictions_md(metrics: dict) -> list[str]:
+    """The predicted label distribution against the source's, per seed."""
+    runs = [r for r in metrics["runs"] if r.get("predictions")]
+    if not runs:
+        return []
+    lines = ["", "## Predicted labels against the source's", ""]
+    if metrics["kind"] == "sentiment":
+        labels = sorted({k for r in runs for k in (*r["predictions"]["source"], *r["predictions"]["predicted"])})
+        lines += ["| seed | " + " | ".join(f"source {k} | predicted {k}" for k in labels) + " | total variation |",
+                  "|---:|" + "---:|---:|" * len(labels) + "---:|"]
+        for r in runs:
+            g = r["predictions"]
+            cells = " | ".join(f"{_pct(g['source'].get(k, 0.0))}% | {_pct(g['predicted'].get(k, 0.0))}%" for k in labels)
+            lines.append(f"| {r['seed']} | {cells} | {g['total_variation']:.3f} |")
+    else:
+        lines += ["| seed | most predicted tag | its share | its source share | total variation |",
+                  "|---:|---|---:|---:|---:|"]
+        for r in runs:
+            g = r["predictions"]
+            tag, share = g["max_predicted"]
+            lines.append(f"| {r['seed']} | {tag} | {_pct(share)}% | {_pct(g['source'].get(tag, 0.0))}% "
+                         f"| {g['total_variation']:.3f} |")
+    return lines
+
+
+def _fit_report_md(metrics: dict) -> list[str]:
+    """The fitted models' scalar facts (e.g. the importance weights' ESS), per seed."""
+    reports = [(r["seed"], r.get("fit_report") or {}) for r in metrics["runs"]]
+    keys = sorted({k for _, rep in reports for k, v in rep.items() if k != "warnings" and isinstance(v, int | float | str)})
+    if not keys:
+        return []
+    lines = ["", "## Fitted model", "", "| seed | " + " | ".join(keys) + " |", "|---:|" + "---|" * len(keys)]
+    for seed, rep in reports:
+        cells = [f"{rep[k]:.4g}" if isinstance(rep.get(k), float) else str(rep.get(k, "")) for k in keys]
+        lines.append(f"| {seed} | " + " | ".join(cells) + " |")
+    return lines

@@ -352,10 +352,11 @@ def page() -> list:
     import bench_evaluators
     import bench_finetune
     import bench_pivots
+    import bench_reliability
     import bench_reweighting
 
     return [*SECTIONS, *bench_evaluators.PAGE, *bench_pivots.PAGE, *bench_embeddings.PAGE, *bench_finetune.PAGE,
-            *bench_reweighting.PAGE]
+            *bench_reweighting.PAGE, *bench_reliability.PAGE]
 
 
 def all_sections() -> list[Section]:

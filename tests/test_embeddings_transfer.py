@@ -51,12 +51,13 @@ def test_training_is_seeded_and_fasttext_handles_oov(ewt):
 
 
 def test_semantic_shift_finds_a_planted_swap(ewt):
-    """Target = the same text with 'good' and 'time' swapped: those two words shift most."""
+    """Target = the same text with 'good' and 'time' swapped: those two words shift most (the
+    default averages 3 runs: one run alone is not stable across machines, see below)."""
     src = ewt[:6000]
     swap = {"good": "time", "time": "good"}
     tgt = [[swap.get(t, t) for t in s] for s in src]
     df = semantic_shift(src, tgt, min_count=20, seed=0, vector_size=50, epochs=5, domain_epochs=10)
-    assert list(df.columns) == ["word", "shift", "source_count", "target_count", "source_neighbors",
+    assert list(df.columns) == ["word", "shift", "shift_sd", "source_count", "target_count", "source_neighbors",
                                 "target_neighbors"]
     top = set(df["word"].head(6))
     assert {"good", "time"} <= top, df.head(10)
@@ -172,14 +173,18 @@ def test_bli_known_answer_rotated_glove():
 
 def test_context_bias_unlabeled_mode_with_embeddings(data_root):
     """The context-bias evaluator's unlabeled mode ranks by semantic shift with an injected
-    ``scorer=shift_scorer(...)``: the planted swap of 'good' and 'time' comes out on top."""
+    ``scorer=shift_scorer(...)``: the planted swap of 'good' and 'time' comes out on top.
+
+    One training run puts them anywhere in the top 20 (its float order differs between machines,
+    so a one-run test passed on one machine and failed on another); averaged over 5 runs both
+    were in the top 3 for every seed group tried (seeds 0-4 and 5-9)."""
     from nlpta.embeddings.shift import shift_scorer
     from nlpta.evaluators import context_bias
 
     src = data.load("ud:en_ewt", split="train").select(range(6000))
     swap = {"good": "time", "time": "good"}
     tgt = src.map(lambda r: {"tokens": [swap.get(t.lower(), t) for t in r["tokens"]]})
-    df = context_bias(src, tgt, mode="unlabeled", scorer=shift_scorer(min_count=20, seed=0), min_count=20)
+    df = context_bias(src, tgt, mode="unlabeled", scorer=shift_scorer(min_count=20, seed=0, n_runs=5), min_count=20)
     assert set(df["mode"]) == {"unlabeled-scorer"} and df["p_value"].isna().all()
     assert (df["n_source"] >= 20).all() and (df["n_target"] >= 20).all()
     assert list(df["divergence"]) == sorted(df["divergence"], reverse=True)

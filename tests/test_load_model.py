@@ -25,7 +25,8 @@ WEBIS = dict(source=DataSpec("webis:en/dvd", split="train", limit=200),
              target=DataSpec("webis:fr/dvd", split="test", limit=40),
              unlabeled=DataSpec("webis:fr/dvd", split="train", labeled=False, limit=300))
 MULTI = dict(source=[DataSpec("mdsd:books", split="train", limit=100), DataSpec("mdsd:dvd", split="train", limit=100)],
-             target=DataSpec("mdsd:kitchen", split="test", limit=40))
+             target=DataSpec("mdsd:kitchen", split="test", limit=40),
+             unlabeled=DataSpec("mdsd:kitchen", split="unlabeled", labeled=False, limit=200))
 
 _TINY = {"max_steps": 2, "max_length": 32, "batch_size": 8, "max_examples": 32, "eval_batch_size": 16}
 

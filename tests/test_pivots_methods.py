@@ -212,7 +212,7 @@ def test_dictionary_file_errors_and_tokenizers(tmp_path):
     assert load_dictionary(good) == [("good", "gut"), ("bad", "schlecht")]
     bad = tmp_path / "bad.txt"
     bad.write_text("good gut\nthree fields here\n", encoding="utf-8")
-    with pytest.raises(FormatError, match=r"bad.txt:2: .*two fields"):
+    with pytest.raises(FormatError, match=r"bad.txt:2: .*two non-empty words.*got 3 field"):
         load_dictionary(bad)
     with pytest.raises(NlptaError, match="not found"):
         load_dictionary(tmp_path / "missing.txt")

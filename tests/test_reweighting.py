@@ -154,10 +154,11 @@ def test_reweighting_methods_with_metadata_routing_on_and_off(data_root, name):
 @pytest.mark.data
 def test_reweight_pos_weights_sentences(data_root, tmp_path):
     spec = TaskSpec(name="e2r", task="pos", source=DataSpec("ud:en_ewt", split="train", domain="email", limit=300),
-                    target=DataSpec("ud:en_ewt", split="test", domain="reviews", limit=100))
-    tt = TransferTask(spec, seed=1)   # no unlabeled entry: the target test text, labels unread
+                    target=DataSpec("ud:en_ewt", split="test", domain="reviews", limit=100),
+                    unlabeled=DataSpec("ud:en_ewt", split="train", domain="reviews", labeled=False, limit=300))
+    tt = TransferTask(spec, seed=1)
     m = get_method("reweight-clf", "pos", seed=1, max_iter=50).fit(tt)
-    assert m.weight_info_["target_from"].startswith("target test text")
+    assert m.weight_info_["target_from"] == "unlabeled"
     assert len(m.weights_) == 300
     pred = m.predict(tt.target)
     assert [len(p) for p in pred] == [len(t) for t in tt.target["tokens"]]
@@ -202,7 +203,8 @@ def test_multi_source_task_file_and_methods(data_root, tmp_path):
 def test_multi_source_pos_ensemble_and_errors(data_root, tmp_path):
     spec = TaskSpec(name="ewt-loo", task="pos",
                     source=DataSpec("ud:en_ewt", split="train", domain=["email", "answers"], limit=300),
-                    target=DataSpec("ud:en_ewt", split="test", domain="reviews", limit=80))
+                    target=DataSpec("ud:en_ewt", split="test", domain="reviews", limit=80),
+                    unlabeled=DataSpec("ud:en_ewt", split="train", domain="reviews", labeled=False, limit=200))
     tt = TransferTask(spec, seed=1)
     m = get_method("ms-ensemble", "pos", seed=1, max_iter=50).fit(tt)
     pred = m.predict(tt.target)

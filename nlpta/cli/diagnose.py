@@ -14,6 +14,8 @@ def cmd_diagnose(a: argparse.Namespace) -> int:
     from ..evaluators.report import diagnose
     from ..pipeline import context_options
 
+    if a.out and Path(a.out).exists() and not Path(a.out).is_dir():  # before the work, not after it
+        raise Errors.E920(path=a.out, what="an existing file" if Path(a.out).is_file() else "not a folder")
     ds = {}
     for role in ("source", "target"):
         ds[role] = data.load(getattr(a, role), split=getattr(a, f"{role}_split"), domain=getattr(a, f"{role}_domain"),

@@ -4,6 +4,13 @@
         (RUN_DIR: a run folder with model-seed<S>/, or a folder from AdapterModel.save_pretrained)
     nlpta finetune tasks/pos-ewt-email-to-reviews.yaml --method lora [--max-steps N]
         [--max-length N] [--max-examples N] [--model NAME] [--out DIR] [--param K=V]
+        [--checkpoint-every N --checkpoint-dir DIR]
+
+``--checkpoint-every N`` needs ``--checkpoint-dir DIR`` (refused with ``E313`` otherwise): seed S
+checkpoints into ``DIR/seed<S>/`` and a rerun with the same settings resumes from there; a folder
+with checkpoints of another configuration is refused (``E311``). The checkpoints live outside the
+run folder on purpose: the run folder is written as one unit at the end of the run, so a folder
+inside it would not survive the kill that a checkpoint is for.
 """
 
 from __future__ import annotations
@@ -20,21 +27,20 @@ def cmd_push(a: argparse.Namespace) -> int:
 
 
 def cmd_finetune(a: argparse.Namespace) -> int:
-    import yaml
-
     from ..errors import Errors
     from ..pipeline import run_task
+    from .run import _parse_value, parse_seeds  # the same --param / --seeds rules as nlpta run
 
     params: dict = {}
     for kv in a.param or []:
         k, sep, v = kv.partition("=")
-        if not sep:
+        if not sep or not k.strip():
             raise Errors.E910(given=kv)
-        params[k] = yaml.safe_load(v)
-    for key in ("model", "max_steps", "max_length", "max_examples", "checkpoint_every"):
+        params[k] = _parse_value(kv, v)
+    for key in ("model", "max_steps", "max_length", "max_examples", "checkpoint_every", "checkpoint_dir"):
         if getattr(a, key) is not None:
             params[key] = getattr(a, key)
-    seeds = [int(s) for s in a.seeds.split(",")] if a.seeds else None
+    seeds = parse_seeds(a.seeds, None)
     res = run_task(a.task, method=a.method, seeds=seeds, out_dir=a.out, params=params, save_model=True)
     s = res.metrics["summary"]["accuracy"]
     print(f"{res.metrics['task']} [{res.metrics['method']}]: accuracy {100 * s['mean']:.2f}")
@@ -59,6 +65,9 @@ def add_commands(sub) -> None:
     f.add_argument("--max-steps", type=int, default=None)
     f.add_argument("--max-length", type=int, default=None)
     f.add_argument("--max-examples", type=int, default=None)
-    f.add_argument("--checkpoint-every", type=int, default=None)
+    f.add_argument("--checkpoint-every", type=int, default=None,
+                   help="write a checkpoint every N steps into --checkpoint-dir (needed with it)")
+    f.add_argument("--checkpoint-dir", default=None,
+                   help="checkpoint folder (seed S in DIR/seed<S>/); a rerun resumes from it")
     f.add_argument("--param", action="append", metavar="KEY=VALUE")
     f.set_defaults(fn=cmd_finetune)

@@ -8,26 +8,62 @@ import sys
 from ..errors import Errors, NlptaError
 
 
-def _parse_value(v: str):
+def _parse_value(given: str, v: str):
+    """A ``--param`` value read as YAML (bounded alias expansion, like task files).
+
+    Raises:
+        NlptaError: E914 when the value is not valid YAML.
+    """
     import yaml
 
-    return yaml.safe_load(v)
+    from ..tasks.yaml import safe_load
+
+    try:
+        return safe_load(v)
+    except yaml.YAMLError as e:
+        raise Errors.E914(given=given, detail=str(getattr(e, "problem", None) or e).strip()) from None
+
+
+def parse_seeds(seeds: str | None, seed: int | None) -> list[int] | None:
+    """The run seeds given by ``--seeds 1,2,3`` or ``--seed N`` (``None``: the task file's).
+
+    Raises:
+        NlptaError: E912 for a value that is not a list of distinct integers in ``0..2**32-1``
+            (empty, non-integer, negative, repeated); E913 when both options are given.
+    """
+    from ..tasks.spec import MAX_SEED, seeds_problem
+
+    if seeds is not None and seed is not None:
+        raise Errors.E913(options="--seed and --seeds", hint="use --seeds N for one seed")
+    expected = f"comma-separated distinct integers in 0..{MAX_SEED}, e.g. --seeds 1,2,3"
+    if seed is not None:
+        if not 0 <= seed <= MAX_SEED:
+            raise Errors.E912(option="--seed", given=str(seed), expected=f"an integer in 0..{MAX_SEED}")
+        return [seed]
+    if seeds is None:
+        return None
+    out: list[int] = []
+    for part in seeds.split(","):
+        p = part.strip()
+        if not p or not (p.isascii() and p.lstrip("+-").isdigit()):
+            raise Errors.E912(option="--seeds", given=seeds, expected=expected)
+        out.append(int(p))
+    problem = seeds_problem(out)
+    if problem:
+        raise Errors.E912(option="--seeds", given=seeds, expected=f"{expected} ({problem})")
+    return out
 
 
 def cmd_run(a: argparse.Namespace) -> int:
-    from ..pipeline import run_task
-
-    seeds = None
-    if a.seeds:
-        seeds = [int(s) for s in a.seeds.split(",") if s.strip()]
-    if a.seed is not None:
-        seeds = [a.seed]
+    seeds = parse_seeds(a.seeds, a.seed)  # checked before anything is loaded
     params = {}
     for kv in a.param or []:
         k, sep, v = kv.partition("=")
-        if not sep:
+        if not sep or not k.strip():
             raise Errors.E910(given=kv)
-        params[k] = _parse_value(v)
+        params[k] = _parse_value(kv, v)
+    from ..pipeline import run_task
+
     res = run_task(a.task, method=a.method, seeds=seeds, out_dir=a.out, params=params, save_model=a.save_model)
     s = res.metrics["summary"]["accuracy"]
     ci = f" ± {100 * s['half_width']:.2f} (95% CI, {s['n']} seeds)" if s["n"] > 1 else ""

@@ -175,8 +175,12 @@ def _load_registered(corpus: Corpus, split: str | None, options: dict) -> Genera
 
 
 def _head(path: Path, n: int = 400) -> str:
+    """The first ``n`` bytes of ``path`` as text, for sniffing its format (UTF-16 is recognised by
+    its byte-order mark, so a UTF-16 Webis file sniffs as XML)."""
     with open_binary(path) as fh:
-        return fh.read(n).decode("utf-8", errors="replace").lstrip("\ufeff")
+        head = fh.read(n)
+    enc = "utf-16" if head.startswith((b"\xff\xfe", b"\xfe\xff")) else "utf-8"
+    return head.decode(enc, errors="replace").lstrip("\ufeff")
 
 
 def _sniff_review(path: Path) -> str:
@@ -280,7 +284,8 @@ def _load_path(path: Path, split: str | None, options: dict) -> tuple[str, Itera
     if fmt == "fdu":
         return "sentiment", reviews.iter_fdu_task(p, domain=dom if options.get("domain_name") else p.name.split(".task")[0], lang=lang or "en")
     if fmt == "lines":
-        return "sentiment", reviews.iter_lines(p, label=int(options.get("label", -1)), domain=dom, lang=lang)
+        return "sentiment", reviews.iter_lines(p, label=reviews.check_label(options.get("label", -1), path=p),
+                                               domain=dom, lang=lang)
     table_opts = {k: options[k] for k in ("text_column", "label_column", "label_map", "header", "domain_column", "id_column") if k in options}
     return "sentiment", reviews.iter_table(p, fmt=fmt, domain=dom, lang=lang, **table_opts)
 

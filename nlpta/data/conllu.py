@@ -1,8 +1,15 @@
 """CoNLL-U reader (Universal Dependencies), with genre/domain extraction.
 
 Written by hand rather than with a parsing library so that every error names the file and line.
-Multiword-token lines (``1-2``) and empty nodes (``8.1``) are skipped: rows hold the syntactic
-words, the unit UD's UPOS tags are given on (gold tokenization).
+Multiword-token lines (``1-2``) and empty nodes (``8.1``) are checked, then skipped: rows hold the
+syntactic words, the unit UD's UPOS tags are given on (gold tokenization).
+
+What is refused (``FormatError`` [E102] or ``LabelError`` [E104], with file and line), following
+the CoNLL-U definition (https://universaldependencies.org/format.html): bytes that are not UTF-8,
+a token line without exactly 10 tab-separated columns, an empty FORM or UPOS, word IDs out of
+order, a multiword range ``a-b`` that does not start at the next word or does not span at least
+two words (``3-2``, ``3-3``) or reaches past the sentence's last word, an empty node ``i.j`` not
+placed after word ``i`` or numbered out of order, and a UPOS tag that is not one of UD's 17.
 """
 
 from __future__ import annotations
@@ -13,7 +20,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from ..errors import Errors
-from .paths import read_lines
+from .paths import find_file, open_binary
 from .schema import UPOS_SET
 
 log = logging.getLogger(__name__)
@@ -24,6 +31,34 @@ DomainFn = Callable[[str, str, dict], str]
 _ID_RE = re.compile(r"^[1-9][0-9]*$")
 _RANGE_RE = re.compile(r"^[1-9][0-9]*-[1-9][0-9]*$")
 _EMPTY_RE = re.compile(r"^[0-9]+\.[1-9][0-9]*$")
+
+
+def strict_lines(path: str | Path, encoding: str = "utf-8", what: str = "CoNLL-U") -> Iterator[tuple[int, str]]:
+    """Yield ``(line_number, line)`` (1-based, line ending removed, split on ``\n`` only) of a
+    plain or gzip-compressed file, each line decoded strictly (a leading byte-order mark is
+    dropped).
+
+    Raises:
+        FormatError: [E102] a line that is not valid ``encoding`` (naming the file, line and
+            column), a file named ``.gz`` that is not gzip data, a damaged gzip stream.
+        DataNotFoundError: [E101] the file is missing.
+    """
+    p = find_file(path)
+    if p.name.endswith(".gz"):
+        with open(p, "rb") as fh:
+            if fh.read(2) != b"\x1f\x8b":
+                raise Errors.E102(detail="the file is named .gz but is not gzip data; expected a gzip-compressed "
+                                         f"{what} file", path=p)
+    with open_binary(p) as fh:
+        for i, raw in enumerate(fh, start=1):
+            try:
+                line = raw.decode(encoding)
+            except UnicodeDecodeError as e:
+                raise Errors.E102(detail=f"byte {raw[e.start]:#04x} at column {e.start + 1} is not valid {encoding}; "
+                                         f"{what} files are {encoding} text", path=p, line=i) from None
+            if i == 1 and line.startswith("\ufeff"):
+                line = line[1:]
+            yield i, line.rstrip("\n").rstrip("\r")
 
 
 def constant_domain(name: str) -> DomainFn:
@@ -41,9 +76,11 @@ def iter_conllu(
     """Yield POS rows (``id, tokens, upos, xpos, domain, lang``) from a CoNLL-U file.
 
     Raises:
-        FormatError: a token line without 10 tab-separated columns, a bad ID, IDs out of order.
-        LabelError: a UPOS tag that is not one of UD's 17 (``_`` means unlabeled and is allowed
-            only if the whole sentence is unlabeled).
+        FormatError: [E102] bytes that are not UTF-8, a damaged ``.gz``, a token line without 10
+            tab-separated columns, an empty FORM, a bad ID, IDs out of order, a multiword range
+            or empty node out of range (see the module docstring).
+        LabelError: [E104] a UPOS tag that is not one of UD's 17 (``_`` means unlabeled and is
+            allowed only if the whole sentence is unlabeled).
     """
     path = Path(path)
     sent_id = ""
@@ -55,11 +92,18 @@ def iter_conllu(
     n_sent = 0
     start_line = 0
     expected_id = 1
+    range_end = (0, 0)  # (last word ID of the latest multiword range, its line)
+    n_empty = 0  # empty nodes seen after the latest word
 
     def flush() -> dict | None:
-        nonlocal tokens, upos, xpos, meta, sent_id, n_sent, expected_id
+        nonlocal tokens, upos, xpos, meta, sent_id, n_sent, expected_id, range_end, n_empty
+        if range_end[0] > len(tokens):
+            raise Errors.E102(detail=f"multiword token range ends at word {range_end[0]} but the sentence has "
+                                     f"{len(tokens)} words", path=path, line=range_end[1])
+        range_end, n_empty = (0, 0), 0
         if not tokens:  # a block of comments only: its metadata does not carry over
             meta, sent_id = {}, ""
+            expected_id = 1
             return None
         n_sent += 1
         labeled = [t != "_" for t in upos]
@@ -83,7 +127,7 @@ def iter_conllu(
         expected_id = 1
         return row
 
-    for lineno, line in read_lines(path):
+    for lineno, line in strict_lines(path):
         if not line.strip():
             row = flush()
             if row is not None:
@@ -115,13 +159,34 @@ def iter_conllu(
                 line=lineno,
             )
         tid = cols[0]
-        if _RANGE_RE.match(tid) or _EMPTY_RE.match(tid):
+        if not cols[1]:
+            raise Errors.E102(detail=f"empty FORM (column 2) for token {tid!r}; expected the word form ('_' if "
+                                     "unknown)", path=path, line=lineno)
+        if _RANGE_RE.match(tid):
+            first, last = (int(x) for x in tid.split("-"))
+            if first != expected_id or last <= first:
+                raise Errors.E102(detail=f"multiword token range {tid} out of range; expected {expected_id}-N with "
+                                         f"N > {expected_id} (it must start at the next word and span 2 or more)",
+                                  path=path, line=lineno)
+            if first <= range_end[0]:
+                raise Errors.E102(detail=f"multiword token range {tid} overlaps the range ending at word "
+                                         f"{range_end[0]}", path=path, line=lineno)
+            range_end = (last, lineno)
+            continue
+        if _EMPTY_RE.match(tid):
+            word, _, sub = tid.partition(".")
+            if int(word) != expected_id - 1 or int(sub) != n_empty + 1:
+                raise Errors.E102(detail=f"empty node {tid} out of order; expected {expected_id - 1}.{n_empty + 1} "
+                                         f"(empty nodes follow the word they are numbered after)", path=path,
+                                  line=lineno)
+            n_empty += 1
             continue
         if not _ID_RE.match(tid):
             raise Errors.E102(detail=f"bad token ID {tid!r}; expected 1, 2, ... or a range 1-2", path=path, line=lineno)
         if int(tid) != expected_id:
             raise Errors.E102(detail=f"token ID {tid} out of order; expected {expected_id}", path=path, line=lineno)
         expected_id += 1
+        n_empty = 0
         if not tokens:
             start_line = lineno
         tag = cols[3]

@@ -12,13 +12,12 @@ the dictionary's Japanese words (unknown characters become one-character tokens)
 
 from __future__ import annotations
 
-import gzip
 import re
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from ..errors import Errors
-from .paths import data_root
+from .paths import data_root, open_binary
 
 MUSE_SPLITS = {"train": ".0-5000", "test": ".5000-6500", "full": ""}
 """MUSE file suffix per split: ``train`` (pairs of the 0-5000 most frequent source words), ``test``
@@ -62,29 +61,38 @@ def load_dictionary(path: str | Path, lower: bool = False) -> list[tuple[str, st
     """Return the ``(source, target)`` word pairs of a dictionary file, in file order (blank lines
     skipped; ``lower`` lower-cases both words; the MUSE files are lower case already).
 
+    A line is two non-empty words separated by one space or one tab (a line holding a tab is
+    split on tabs only); trailing spaces and ``\r`` are ignored and a byte-order mark at the start
+    is dropped. Plain and ``.gz`` files are read alike (gzip detected by its magic bytes).
+
     Raises:
-        DataNotFoundError: no such file. FormatError: a line that is not two fields, text that is
-            not UTF-8, or a file without pairs (file and line named).
+        DataNotFoundError: no such file. FormatError [E102]: a line that is not two non-empty
+            words, text that is not UTF-8, a damaged ``.gz`` file, or a file without pairs (file
+            and line named).
     """
     p = Path(path)
     if not p.is_file():
         raise Errors.E101(detail="the dictionary file (expected 'source target' per line)", path=p)
-    opener = gzip.open if p.name.endswith(".gz") else open
     pairs: list[tuple[str, str]] = []
-    lineno = 0
-    with opener(p, "rt", encoding="utf-8", errors="strict") as fh:
-        try:
-            for lineno, line in enumerate(fh, 1):  # noqa: B007 -- lineno is read after the loop
-                parts = line.split()
-                if not parts:
-                    continue
-                if len(parts) != 2:
-                    raise Errors.E102(detail=f"expected 'source target' (two fields), got {len(parts)} field(s): "
-                                      f"{line.strip()[:60]!r}", path=p, line=lineno)
-                a, b = parts
-                pairs.append((a.lower(), b.lower()) if lower else (a, b))
-        except UnicodeDecodeError as e:
-            raise Errors.E102(detail=f"not UTF-8 text ({e.reason})", path=p, line=lineno + 1) from None
+    with open_binary(p) as fh:
+        for lineno, raw in enumerate(fh, 1):
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as e:
+                raise Errors.E102(detail=f"not UTF-8 text ({e.reason} at byte {e.start + 1} of the line)", path=p,
+                                  line=lineno) from None
+            if lineno == 1:
+                line = line.removeprefix("\ufeff")
+            line = line.rstrip("\n").rstrip("\r").rstrip(" ")
+            if not line.strip():
+                continue
+            parts = line.split("\t") if "\t" in line else line.split(" ")
+            if len(parts) != 2 or not all(x.strip() for x in parts):
+                got = f"{len(parts)} field(s)" if len(parts) != 2 else "an empty word"
+                raise Errors.E102(detail=f"expected 'source target' (two non-empty words, one space or one tab "
+                                         f"between them), got {got}: {line[:60]!r}", path=p, line=lineno)
+            a, b = parts
+            pairs.append((a.lower(), b.lower()) if lower else (a, b))
     if not pairs:
         raise Errors.E102(detail="the dictionary holds no word pairs (expected 'source target' per line)", path=p)
     return pairs

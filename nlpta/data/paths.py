@@ -6,6 +6,7 @@ import gzip
 import io
 import logging
 import os
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -73,12 +74,46 @@ def find_file(path: str | Path) -> Path:
     raise Errors.E101(detail=f"the file (also tried {gz.name})", path=p)
 
 
-def open_binary(path: str | Path):
-    """Open a plain or ``.gz`` file for reading bytes (gzip is detected by magic bytes)."""
+class _CheckedGzip(io.RawIOBase):
+    """A gzip stream whose damage (truncation, bad CRC, corrupt deflate data) raises an
+    :class:`~nlpta.errors.FormatError` naming the file instead of ``EOFError``/``zlib.error``."""
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        self._gz = gzip.open(path, "rb")
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b) -> int:
+        try:
+            return self._gz.readinto(b)
+        except (EOFError, zlib.error, gzip.BadGzipFile, OSError) as e:
+            raise Errors.E102(detail=f"damaged gzip file ({type(e).__name__}: {e}); download or compress it "
+                                     "again", path=self._path) from None
+
+    def close(self) -> None:
+        if not self.closed:
+            self._gz.close()
+        super().close()
+
+
+def open_binary(path: str | Path) -> io.BufferedReader:
+    """Open a plain or ``.gz`` file for reading bytes (gzip is detected by magic bytes).
+
+    A damaged ``.gz`` file (truncated, corrupt, bad checksum) raises ``FormatError`` [E102]
+    naming the file when the damage is read, never ``EOFError`` or ``zlib.error``; so does a file
+    named ``.gz`` that is not gzip data.
+    """
     p = find_file(path)
     with open(p, "rb") as fh:
         magic = fh.read(2)
-    return gzip.open(p, "rb") if magic == b"\x1f\x8b" else open(p, "rb")
+    if magic == b"\x1f\x8b":
+        return io.BufferedReader(_CheckedGzip(p), buffer_size=1 << 16)
+    if p.name.endswith(".gz"):
+        raise Errors.E102(detail=f"named .gz but not gzip data (starts with {magic!r}, gzip starts with "
+                                 "b'\\x1f\\x8b')", path=p)
+    return open(p, "rb")
 
 
 def open_text(path: str | Path, encoding: str = "utf-8-sig", newline: str | None = None) -> io.TextIOBase:

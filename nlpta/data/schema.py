@@ -43,6 +43,7 @@ SENTIMENT_FEATURES = datasets.Features(
 )
 
 UNLABELED = -1
+SENTIMENT_LABELS = (0, 1, UNLABELED)
 
 
 def pos_dataset(rows: Iterable[Mapping]) -> datasets.Dataset:
@@ -59,12 +60,20 @@ def pos_dataset(rows: Iterable[Mapping]) -> datasets.Dataset:
 
 
 def sentiment_dataset(rows: Iterable[Mapping]) -> datasets.Dataset:
-    """Build a sentiment :class:`datasets.Dataset` from row dicts (``rating`` defaults to NaN)."""
+    """Build a sentiment :class:`datasets.Dataset` from row dicts (``rating`` defaults to NaN).
+
+    Raises:
+        LabelError: a label other than 0 (negative), 1 (positive) or -1 (unlabeled).
+    """
     cols: dict[str, list] = {k: [] for k in SENTIMENT_FEATURES}
     for r in rows:
+        label = int(r.get("label", UNLABELED))
+        if label not in SENTIMENT_LABELS:
+            raise Errors.E104(detail=f"row {r.get('id')!r} has label {r.get('label')!r}; expected 0 (negative), "
+                              "1 (positive) or -1 (unlabeled)")
         cols["id"].append(str(r["id"]))
         cols["text"].append(str(r["text"]))
-        cols["label"].append(int(r.get("label", UNLABELED)))
+        cols["label"].append(label)
         rating = r.get("rating")
         cols["rating"].append(float(rating) if rating is not None else math.nan)
         cols["domain"].append(str(r.get("domain") or ""))

@@ -45,8 +45,13 @@ def neighbourhood_shift(A: np.ndarray, B: np.ndarray, k: int = 10) -> tuple[np.n
 def semantic_shift(source_tokens: Sequence[Sequence[str]], target_tokens: Sequence[Sequence[str]],
                    min_count: int = 10, seed: int = 0, vector_size: int = 100, epochs: int = 5,
                    domain_epochs: int = 5, k: int = 10, n_neighbors: int = 5, lower: bool = True,
-                   workers: int = 1, progress: bool = False):
+                   workers: int = 1, progress: bool = False, n_runs: int = 3):
     """Rank the words whose neighbourhoods differ most between a source and a target domain.
+
+    One word2vec run on a small corpus ranks shifts noisily: the same planted swap lands anywhere
+    in the top 20 from one seed (or one machine's floating-point order) to the next. Following
+    Antoniak and Mimno (2018, *Evaluating the stability of embedding-based word similarities*),
+    the shift is averaged over ``n_runs`` trainings with seeds ``seed, seed + 1, ...``.
 
     Args:
         source_tokens, target_tokens: tokenized sentences of each domain.
@@ -54,11 +59,13 @@ def semantic_shift(source_tokens: Sequence[Sequence[str]], target_tokens: Sequen
         seed: seeds the word2vec training (exact repeats need ``workers=1`` and ``PYTHONHASHSEED``).
         vector_size, epochs: the shared model; ``domain_epochs``: the further per-domain training.
         k: neighbourhood size of the shift measure; ``n_neighbors``: neighbours listed per word.
+        n_runs: trainings averaged (each costs one shared model and two domain models).
 
     Returns:
-        a ``pandas.DataFrame`` sorted by ``shift`` (descending) with columns ``word``, ``shift``,
-        ``source_count``, ``target_count``, ``source_neighbors``, ``target_neighbors`` (lists of the
-        nearest shared words in each space).
+        a ``pandas.DataFrame`` sorted by ``shift`` (descending) with columns ``word``, ``shift``
+        (the mean over runs), ``shift_sd`` (its standard deviation over runs), ``source_count``,
+        ``target_count``, ``source_neighbors``, ``target_neighbors`` (lists of the nearest shared
+        words in each space, from the first run).
     """
     import pandas as pd
 
@@ -66,24 +73,35 @@ def semantic_shift(source_tokens: Sequence[Sequence[str]], target_tokens: Sequen
     src = [norm(s) for s in source_tokens if len(s)]
     tgt = [norm(s) for s in target_tokens if len(s)]
     cs, ct = Counter(t for s in src for t in s), Counter(t for s in tgt for t in s)
-    kw = {"vector_size": vector_size, "min_count": min_count, "seed": seed, "workers": workers, "progress": progress}
-    base = train_vectors(src + tgt, epochs=epochs, return_model=True, **kw)
-    vs = continue_training(base, src, epochs=domain_epochs)
-    vt = continue_training(base, tgt, epochs=domain_epochs)
-    shared = [w for w in vs.index_to_key if w in vt.key_to_index and cs[w] >= min_count and ct[w] >= min_count]
-    if len(shared) < k + 2:
-        raise Errors.E305(detail=f"only {len(shared)} words occur {min_count} times in both corpora (need "
-                                 f"k + 2 = {k + 2}); lower min_count")
-    A = unit_rows(np.stack([vs[w] for w in shared]))
-    B = unit_rows(np.stack([vt[w] for w in shared]))
-    A = unit_rows(A @ procrustes(A, B))
-    shifts, na, nb = neighbourhood_shift(A, B, k)
+    if not isinstance(n_runs, int) or n_runs < 1:
+        raise Errors.E304(detail=f"semantic_shift: n_runs must be an integer >= 1, not {n_runs!r}")
+    runs = []
+    for r in range(n_runs):
+        kw = {"vector_size": vector_size, "min_count": min_count, "seed": seed + r, "workers": workers,
+              "progress": progress}
+        base = train_vectors(src + tgt, epochs=epochs, return_model=True, **kw)
+        vs = continue_training(base, src, epochs=domain_epochs)
+        vt = continue_training(base, tgt, epochs=domain_epochs)
+        if r == 0:  # one vocabulary for every run: gensim's is fixed by the counts, not the seed
+            shared = [w for w in vs.index_to_key if w in vt.key_to_index and cs[w] >= min_count and ct[w] >= min_count]
+            if len(shared) < k + 2:
+                raise Errors.E305(detail=f"only {len(shared)} words occur {min_count} times in both corpora (need "
+                                         f"k + 2 = {k + 2}); lower min_count")
+        A = unit_rows(np.stack([vs[w] for w in shared]))
+        B = unit_rows(np.stack([vt[w] for w in shared]))
+        A = unit_rows(A @ procrustes(A, B))
+        shifts_r, na_r, nb_r = neighbourhood_shift(A, B, k)
+        if r == 0:
+            na, nb = na_r, nb_r
+        runs.append(shifts_r)
+    all_shifts = np.stack(runs)
+    shifts = all_shifts.mean(axis=0)
 
     def nbrs(row, i):
         return [shared[j] for j in row if j != i][:n_neighbors]
 
     df = pd.DataFrame({
-        "word": shared, "shift": shifts, "source_count": [cs[w] for w in shared],
+        "word": shared, "shift": shifts, "shift_sd": all_shifts.std(axis=0), "source_count": [cs[w] for w in shared],
         "target_count": [ct[w] for w in shared],
         "source_neighbors": [nbrs(na[i], i) for i in range(len(shared))],
         "target_neighbors": [nbrs(nb[i], i) for i in range(len(shared))],

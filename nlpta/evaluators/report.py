@@ -365,18 +365,15 @@ def plot_context(report: BiasReport, path: str | Path, n_words: int = 10) -> Non
 
 
 def _save_fig(fig, path: str | Path) -> None:
-    import os
-    import tempfile
-
+    """Save ``fig`` as PNG through a temporary ``.<name>.*.png`` beside ``path``, renamed into
+    place (mode as for a new file, not mkstemp's 0600); the temporary file is removed on any
+    exception and the figure is closed either way."""
     import matplotlib.pyplot as plt
 
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".png")
-    os.close(fd)
+    from ..io import atomic_output
+
     try:
-        fig.savefig(tmp)
-        os.replace(tmp, path)
+        with atomic_output(path, suffix=".png") as tmp:
+            fig.savefig(tmp, format="png")
     finally:
         plt.close(fig)
-        if os.path.exists(tmp):
-            os.unlink(tmp)

@@ -12,10 +12,21 @@ tensors, read back with ``weights_only=True``), the LR-schedule state and the st
 RNG state of every process; it is written to a temporary folder and renamed, so a run killed at
 any moment leaves the previous checkpoint intact. A resumed run ends with the same weights as an
 uninterrupted one.
+
+Fingerprints. Every checkpoint's ``state.json`` carries the fingerprint of the run that wrote it
+(:func:`run_fingerprint`): the optimisation settings that shape the trajectory (learning rate,
+epochs / steps, batch size, warm-up, weight decay, clipping, seed), a digest of the training
+examples, the names and shapes of the trainable tensors, and whatever the caller knows
+(``TrainConfig.fingerprint``: the method adapter passes the task kind, method, parameters, seed and
+model). A checkpoint folder holding a checkpoint of another fingerprint is refused (``E311``)
+rather than resumed from: a run never silently continues another run's weights. The method
+adapters give each seed its own folder (``<checkpoint_dir>/seed<S>/``).
+``checkpoint_every > 0`` without a ``checkpoint_dir`` is refused (``E313``): it would write nothing.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import math
@@ -45,7 +56,10 @@ class TrainConfig:
 
     ``seed`` seeds the head's initialisation, the example order of every epoch, MLM masking and
     dropout. It keeps the Hugging Face name (``transformers.TrainingArguments.seed``) rather than
-    the ``random_state`` of nlpta's scikit-learn estimators, since this is the Hugging Face side."""
+    the ``random_state`` of nlpta's scikit-learn estimators, since this is the Hugging Face side.
+
+    ``fingerprint`` (JSON-able) identifies the run beyond what the trainer sees (task, method,
+    parameters, model); it goes into every checkpoint's fingerprint (:func:`run_fingerprint`)."""
 
     lr: float = 1e-3
     epochs: float = 1.0
@@ -63,6 +77,77 @@ class TrainConfig:
     log_every: int = 20
     desc: str = "train"
     report_dir: str | None = None
+    fingerprint: dict[str, Any] | None = None
+
+
+# the TrainConfig fields that shape the training trajectory (checkpoint bookkeeping is not one)
+TRAJECTORY_FIELDS = ("lr", "epochs", "batch_size", "max_steps", "warmup_ratio", "weight_decay", "grad_clip", "seed")
+
+
+def _json_default(o):
+    if hasattr(o, "tolist"):  # numpy arrays and scalars, torch tensors
+        return o.tolist()
+    return str(o)
+
+
+def run_fingerprint(cfg: TrainConfig, examples: list[dict], model) -> dict[str, Any]:
+    """The fingerprint of a training run, stored in its checkpoints: ``{"train": the trajectory
+    settings of cfg, "examples": {"n", "sha256"}, "trainable": {"n", "sha256"} (names, shapes and
+    dtypes of the trainable tensors), "run": cfg.fingerprint}``. Two runs with equal
+    fingerprints take the same steps; a checkpoint of another fingerprint is not resumed from."""
+    h = hashlib.sha256()
+    for ex in examples:
+        h.update(json.dumps(ex, sort_keys=True, default=_json_default).encode())
+        h.update(b"\n")
+    t = hashlib.sha256()
+    tr = _trainable(model)
+    for k, v in sorted(tr.items()):
+        t.update(f"{k}:{tuple(v.shape)}:{v.dtype}\n".encode())
+    run = json.loads(json.dumps(cfg.fingerprint, sort_keys=True, default=_json_default))
+    return {"train": {k: getattr(cfg, k) for k in TRAJECTORY_FIELDS},
+            "examples": {"n": len(examples), "sha256": h.hexdigest()},
+            "trainable": {"n": len(tr), "sha256": t.hexdigest()}, "run": run}
+
+
+def _differences(a: Any, b: Any, where: str = "") -> list[str]:
+    """Leaf paths where the fingerprints ``a`` (checkpoint) and ``b`` (this run) differ."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        out = []
+        for k in sorted(set(a) | set(b), key=str):
+            out += _differences(a.get(k), b.get(k), f"{where}.{k}" if where else str(k))
+        return out
+    return [] if a == b else [f"{where or 'fingerprint'}: {_short(a)} (checkpoint) vs {_short(b)} (this run)"]
+
+
+def _short(x: Any, n: int = 60) -> str:
+    s = json.dumps(x, default=str)
+    return s if len(s) <= n else s[: n - 3] + "..."
+
+
+def check_checkpoints(root: str | Path, fingerprint: dict[str, Any]) -> None:
+    """Refuse (``E311``) a checkpoint folder holding a checkpoint of another run: one without a
+    fingerprint, or whose fingerprint differs from ``fingerprint`` (the message names the
+    settings that differ). Returns ``None`` when every checkpoint there is of this run."""
+    from ..errors import Errors
+
+    if not Path(root).is_dir():
+        return
+    for ck in _ckpt_dirs(Path(root)):
+        try:
+            state = json.loads((ck / "state.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError) as e:
+            raise Errors.E311(path=ck / "state.json", detail=f"its state cannot be read ({e}); delete this "
+                                                              "checkpoint or choose another checkpoint_dir") from None
+        theirs = state.get("fingerprint") if isinstance(state, dict) else None
+        if theirs is None:
+            raise Errors.E311(path=ck, detail="it carries no run fingerprint (written by an older nlpta?), so it "
+                                              "cannot be matched to this run; delete it or choose another "
+                                              "checkpoint_dir")
+        if theirs != fingerprint:
+            diff = _differences(theirs, fingerprint)
+            shown = "; ".join(diff[:4]) + (f"; and {len(diff) - 4} more" if len(diff) > 4 else "")
+            raise Errors.E311(path=ck, detail=f"it was written by another configuration ({shown}); delete it or "
+                                              "choose another checkpoint_dir")
 
 
 def accelerator():
@@ -114,6 +199,16 @@ def train(model, examples: list[dict], collate: Callable[[list[dict], int], dict
     from tqdm.auto import tqdm
     from transformers import get_linear_schedule_with_warmup
 
+    ck_root = Path(cfg.checkpoint_dir) if cfg.checkpoint_dir else None
+    if cfg.checkpoint_every and ck_root is None:
+        from ..errors import Errors
+
+        raise Errors.E313(every=cfg.checkpoint_every, detail="no checkpoint_dir is set, so nothing would be written; "
+                                                             "set checkpoint_dir (nlpta finetune --checkpoint-dir)")
+    fingerprint = None
+    if ck_root is not None:  # before prepare(): the names of the bare model
+        fingerprint = run_fingerprint(cfg, examples, model)
+        check_checkpoints(ck_root, fingerprint)
     acc = acc or accelerator()
     world, rank = acc.num_processes, acc.process_index
     n = len(examples)
@@ -131,7 +226,6 @@ def train(model, examples: list[dict], collate: Callable[[list[dict], int], dict
     model, opt = acc.prepare(model, opt)
     torch.manual_seed(cfg.seed * 7919 + rank)
     start, history, window, resumed = 0, [], [], None
-    ck_root = Path(cfg.checkpoint_dir) if cfg.checkpoint_dir else None
     if ck_root is not None and cfg.resume and (ck := latest_checkpoint(ck_root)) is not None:
         start, history, window = _load_checkpoint(ck, acc.unwrap_model(model), opt, sched, rank)
         resumed = ck.name
@@ -165,7 +259,8 @@ def train(model, examples: list[dict], collate: Callable[[list[dict], int], dict
             log.info("%s step %d/%d loss %.4f", cfg.desc, step + 1, total, history[-1]["loss"])
             window = []
         if ck_root is not None and cfg.checkpoint_every and (step + 1) % cfg.checkpoint_every == 0:
-            _save_checkpoint(ck_root, step + 1, acc, acc.unwrap_model(model), opt, sched, history, window, cfg)
+            _save_checkpoint(ck_root, step + 1, acc, acc.unwrap_model(model), opt, sched, history, window, cfg,
+                             fingerprint)
         if cfg.stop_after is not None and step + 1 >= cfg.stop_after and step + 1 < total:
             bar.close()
             raise TrainingInterrupted(f"stopped after step {step + 1} of {total} (stop_after)")
@@ -200,7 +295,8 @@ def _write_report(root: Path, acc, model, first_ids, history, cfg: TrainConfig) 
         "distributed_type": str(acc.distributed_type)})
 
 
-def _save_checkpoint(root: Path, step: int, acc, model, opt, sched, history, window, cfg: TrainConfig) -> Path:
+def _save_checkpoint(root: Path, step: int, acc, model, opt, sched, history, window, cfg: TrainConfig,
+                     fingerprint: dict | None = None) -> Path:
     import torch
     from safetensors.torch import save_file
 
@@ -225,7 +321,7 @@ def _save_checkpoint(root: Path, step: int, acc, model, opt, sched, history, win
         sd = sched.state_dict()
         atomic_write_json(tmp / "scheduler.json", {k: v for k, v in sd.items() if k != "lr_lambdas"})
         atomic_write_json(tmp / "state.json", {"step": step, "history": history, "window": window, "config": asdict(cfg),
-                                               "world_size": acc.num_processes})
+                                               "world_size": acc.num_processes, "fingerprint": fingerprint})
         shutil.rmtree(final, ignore_errors=True)
         os.replace(tmp, final)
         for old in _ckpt_dirs(root)[: -max(1, cfg.keep_checkpoints)]:

@@ -21,7 +21,7 @@ import datasets
 from ..data import sample_rows
 from ..tasks import TransferTask
 from .finetune import _DANN, _defaults, _need_unlabeled, _Transformer
-from .registry import Method, register
+from .registry import UNLABELED_EXAMPLE, Method, check_rows, need_unlabeled, register
 
 
 @register("lora-dann")
@@ -75,8 +75,18 @@ class Dann(Method):
         return ShallowDANN(**p, random_state=self.seed)
 
     def fit(self, task: TransferTask) -> Dann:
-        _need_unlabeled(self.name, task, self.task)
-        unl = sample_rows(task.unlabeled, self.params["max_unlabeled"], self.seed)
+        """Fit on the labeled source and a sample of the task's target unlabeled rows (never the
+        target test rows). No cross-validation: one labeled row of each class is enough to train.
+
+        Raises:
+            ParameterError: no target unlabeled rows (E306 / E328), a single class (E326), no words
+                in the source texts (E327).
+        """
+        check_rows(task.source, self.name, self.task)
+        unlabeled = need_unlabeled(task, self.name, self.task,
+                                   example=f"{UNLABELED_EXAMPLE['sentiment']} (they are the domain classifier's "
+                                           "target side)")
+        unl = sample_rows(unlabeled, self.params["max_unlabeled"], self.seed)
         src = list(task.source["text"])
         # the target rows travel inside X (SKADA style): label -1, sample_domain -1
         X = src + list(unl["text"])

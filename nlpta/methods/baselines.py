@@ -13,7 +13,7 @@ import datasets
 
 from ..models.classical import BowSentimentClassifier, FeatureTagger
 from ..tasks import TransferTask
-from .registry import Method, register
+from .registry import CV_NEEDS, Method, check_rows, register
 
 
 class _ClassicalModel(Method):
@@ -22,9 +22,23 @@ class _ClassicalModel(Method):
         "pos": {"C": 5.0, "max_iter": 300},
     }
 
-    def _fit_on(self, ds: datasets.Dataset, sample_weight=None) -> None:
+    def _check(self, ds: datasets.Dataset, what: str = "the source") -> None:
+        """Check that ``ds`` can train the model (:func:`check_rows`): sentiment needs both classes,
+        and 2 rows of each when C is chosen by cross-validation (the folds shrink to the rows of
+        the smallest class: 2 rows per class give 2-fold CV); POS needs a token and two tags."""
+        cv_search = self.task == "sentiment" and len(list(self.params["Cs"])) > 1
+        check_rows(ds, self.name, self.task, what=what, per_class=2 if cv_search else 1,
+                   why=CV_NEEDS if cv_search else "")
+
+    def _fit_on(self, ds: datasets.Dataset, sample_weight=None, what: str = "the source") -> None:
         """Fit the model on labeled rows; ``sample_weight``: one weight per row (POS: per sentence,
-        spread over its tokens by the tagger)."""
+        spread over its tokens by the tagger).
+
+        Raises:
+            ParameterError: the rows cannot train the model (E326 too few rows or classes, E327
+                no words; see :meth:`_check`).
+        """
+        self._check(ds, what)
         p = self.params
         if self.task == "sentiment":
             self.model_ = BowSentimentClassifier(ngram_range=p["ngram_range"], Cs=p["Cs"], cv=p["cv"],
@@ -66,5 +80,5 @@ class InDomain(_ClassicalModel):
     target corpus's train split): the in-domain ceiling."""
 
     def fit(self, task: TransferTask) -> InDomain:
-        self._fit_on(task.target_train())
+        self._fit_on(task.target_train(), what="the target labeled set")
         return self

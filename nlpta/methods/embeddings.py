@@ -3,7 +3,10 @@
 * sentiment -- documents become tf-idf-weighted averages of their words' vectors in the shared
   space; a logistic regression trained on the source-language reviews is applied to the target
   language's (Klementiev et al. 2012 style document representation; the aligned-embedding CLS
-  baselines of Chen et al. 2018 and Artetxe et al. 2018).
+  baselines of Chen et al. 2018 and Artetxe et al. 2018). The target language's idf comes from
+  the task's ``unlabeled:`` rows; without them the target documents are plain means of their
+  word vectors (the target test rows are never read to fit anything), and :meth:`fit_report`
+  says so. C by stratified CV over ``min(5, rows of the smallest class)`` folds.
 * pos -- the feature tagger with the aligned vectors of the token and its +-1 neighbours as
   dense features (Täckström et al. 2012 use cross-lingual clusters the same way); with
   ``lexical: false`` (default) the word-identity and affix features, which do not carry across
@@ -43,7 +46,7 @@ from ..models.classical import (
     sentence_features,
 )
 from ..tasks import TransferTask
-from .registry import Method, register
+from .registry import CV_NEEDS, Method, check_rows, register
 
 _LANG = {"jp": "ja"}
 _SHAPE_KEYS = ("b", "upper", "upper_first", "allcaps", "digit", "hyphen")
@@ -235,6 +238,16 @@ class AlignedEmbeddings(Method):
         return {src_lang: src_m, tgt_lang: tgt_m}
 
     def fit(self, task: TransferTask) -> AlignedEmbeddings:
+        """Align the two languages' vectors and train on the source (see the class docstring).
+
+        Raises:
+            ParameterError: too few source rows or classes (E326: sentiment needs 2 rows of each
+                class for the C search; POS a token of two tags), no words (E327), one language
+                (E308). Checked before any vectors are loaded.
+        """
+        sentiment = self.task == "sentiment"
+        check_rows(task.source, self.name, self.task, per_class=2 if sentiment else 1,
+                   why=CV_NEEDS if sentiment else "")
         src_lang, tgt_lang = _lang_of(task.source), _lang_of(task.target)
         if src_lang == tgt_lang:
             raise Errors.E308(method="align", detail=f"transfers across languages; source and target are both "
@@ -282,15 +295,32 @@ class AlignedEmbeddings(Method):
         src_lang, tgt_lang = self.langs_
         docs = self._tokens(task.source)
         self.idf_ = {src_lang: self._idf(docs)}
-        # target idf: document frequencies of the target's unlabeled text, else of the target inputs
-        # themselves (no labels are read; a transductive statistic, said so in the docs)
-        tgt_text = task.unlabeled if task.unlabeled is not None and len(task.unlabeled) else task.target
-        self.idf_[tgt_lang] = self._idf(self._tokens(tgt_text))
+        # target idf: document frequencies of the target's unlabeled text; without it none (plain
+        # means of the word vectors): the target test rows are never read to fit anything
+        if task.unlabeled is not None and len(task.unlabeled):
+            self.idf_[tgt_lang] = self._idf(self._tokens(task.unlabeled))
+            self.target_idf_from_ = "unlabeled"
+        else:
+            self.idf_[tgt_lang] = {}
+            self.target_idf_from_ = None
         X = self._doc_vectors(docs, src_lang, self.idf_[src_lang])
         y = np.asarray(task.source["label"])
+        folds = int(min(5, np.unique(y, return_counts=True)[1].min()))
         self.clf_ = LogisticRegressionCV(Cs=list(self.params["Cs"]),
-                                         cv=StratifiedKFold(5, shuffle=True, random_state=self.seed),
+                                         cv=StratifiedKFold(folds, shuffle=True, random_state=self.seed),
                                          max_iter=3000, random_state=self.seed).fit(X, y)
+
+    def fit_report(self) -> dict:
+        """Sentiment: where the target language's idf came from (``target_idf_from``: ``"unlabeled"``
+        or None), with a warning when the task gave no target unlabeled rows. POS: ``{}``."""
+        if self.task != "sentiment":
+            return {}
+        src = getattr(self, "target_idf_from_", "unlabeled")
+        out: dict = {"target_idf_from": src, "warnings": []}
+        if src is None and self.params["weighting"] == "tfidf":
+            out["warnings"].append("no target unlabeled rows: the target documents are plain means of their word "
+                                   "vectors (no target idf); add an `unlabeled:` entry in the target language")
+        return out
 
     # -- pos
     def _fit_pos(self, task: TransferTask, spaces: dict[str, Any]) -> None:
@@ -335,6 +365,7 @@ class AlignedEmbeddings(Method):
             for lg, kv in self.spaces_.items():
                 save_vectors(kv, directory / f"vectors.{lg}.npz", "npz")
             meta["idf"] = self.idf_
+            meta["target_idf_from"] = self.target_idf_from_
             meta["vectors"] = "mapped"
             _save_arrays(directory / "classifier.npz", coef=self.clf_.coef_, intercept=self.clf_.intercept_,
                          classes=self.clf_.classes_)
@@ -360,6 +391,7 @@ class AlignedEmbeddings(Method):
         if self.task == "sentiment":
             self.spaces_ = spaces
             self.idf_ = {lg: {w: float(v) for w, v in d.items()} for lg, d in meta["idf"].items()}
+            self.target_idf_from_ = meta.get("target_idf_from", "unlabeled")
             arr = _load_arrays(directory / "classifier.npz")
             self.clf_ = _restored_logistic(arr["coef"], arr["intercept"], arr["classes"])
         else:

@@ -17,6 +17,13 @@ caps the labeled source rows (a seeded sample), ``max_steps`` the optimiser step
 ``targets`` build the peft ``LoraConfig`` (``r``, ``lora_alpha``, ``lora_dropout``,
 ``target_modules``).
 
+Checkpoints: with ``checkpoint_dir: DIR`` and ``checkpoint_every: N`` each seed checkpoints every N
+steps into its own folder ``DIR/seed<S>/`` (``lora-dapt``: ``DIR/seed<S>/dapt`` and
+``DIR/seed<S>/task``) and a rerun resumes from there. Each checkpoint carries a fingerprint of the
+run (task kind, method, parameters, seed, model, training examples); a folder holding checkpoints
+of another configuration is refused (``E311``), never resumed from. ``checkpoint_every`` without
+``checkpoint_dir`` is refused (``E313``) rather than silently writing nothing.
+
 A fitted method saves (:meth:`~nlpta.methods.registry.Method.save`) the model folder of
 :meth:`nlpta.finetune.model.AdapterModel.save_pretrained` -- loadable with plain peft +
 transformers -- plus ``train_info.json`` and ``method.json``; :func:`nlpta.load_model` reads it back.
@@ -80,11 +87,41 @@ def select_pivot_words(source_texts: Sequence[str], source_labels: Sequence[int]
     return [str(words[i]) for i in idx]
 
 
+# parameters that do not change what is trained (where checkpoints and reports go, evaluation batches)
+_BOOKKEEPING = ("checkpoint_dir", "checkpoint_every", "report_dir", "eval_batch_size")
+
+
 class _Transformer(Method):
     """Shared fit/predict/save/load for the transformer methods."""
 
     full_ft: ClassVar[bool] = False
     dapt: ClassVar[bool] = False
+
+    def _checkpoint_root(self) -> Path | None:
+        """This seed's checkpoint folder ``<checkpoint_dir>/seed<S>`` (``None`` without one).
+
+        Raises:
+            ParameterError: ``E313`` ``checkpoint_every`` > 0 without ``checkpoint_dir``;
+            ``E322`` ``checkpoint_every`` is not an integer >= 0.
+        """
+        p = self.params
+        every = p["checkpoint_every"]
+        if isinstance(every, bool) or not isinstance(every, int) or every < 0:
+            raise Errors.E322(what="checkpoint_every", expected="an integer >= 0 (steps; 0 = never)", got=repr(every))
+        if not p["checkpoint_dir"]:
+            if every:
+                raise Errors.E313(every=every, detail=f"method {self.name!r} has no checkpoint_dir, so nothing would "
+                                                      "be written; pass --param checkpoint_dir=DIR (or nlpta "
+                                                      "finetune --checkpoint-dir DIR): seed S checkpoints into "
+                                                      "DIR/seed<S>/")
+            return None
+        return Path(p["checkpoint_dir"]) / f"seed{self.seed}"
+
+    def _fingerprint(self, stage: str) -> dict[str, Any]:
+        """What identifies this run in its checkpoints (the trainer adds the examples' digest)."""
+        return {"kind": self.task, "method": self.name, "stage": stage, "seed": self.seed,
+                "model": str(self.params["model"]),
+                "params": {k: v for k, v in sorted(self.params.items()) if k not in _BOOKKEEPING}}
 
     def _model_class(self):
         from ..finetune.model import AdapterModel
@@ -98,10 +135,14 @@ class _Transformer(Method):
         from ..finetune.trainer import TrainConfig
 
         p = self.params
+        ck = self._checkpoint_root()
+        if ck is not None and self.dapt:
+            ck = ck / "task"
         cfg = TrainConfig(lr=p["lr"], epochs=p["epochs"], batch_size=p["batch_size"], max_steps=p["max_steps"],
                           warmup_ratio=p["warmup_ratio"], weight_decay=p["weight_decay"], seed=self.seed,
-                          checkpoint_dir=p["checkpoint_dir"], checkpoint_every=p["checkpoint_every"],
-                          desc=f"{self.name} {self.task}", report_dir=p["report_dir"])
+                          checkpoint_dir=str(ck) if ck is not None else None, checkpoint_every=p["checkpoint_every"],
+                          desc=f"{self.name} {self.task}", report_dir=p["report_dir"],
+                          fingerprint=self._fingerprint("task"))
         lora = None if self.full_ft else LoraConfig(r=int(p["r"]), lora_alpha=p["alpha"], lora_dropout=float(p["dropout"]),
                                                     target_modules=list(p["targets"]))
         return {"kind": self.task, "model": p["model"], "method": "full-ft" if self.full_ft else "lora",
@@ -149,13 +190,12 @@ class _Transformer(Method):
             pivots = select_pivot_words(train_ds["text"], train_ds["label"], unl["text"], n=p["n_pivots"])
         elif pivots is not None and not (isinstance(pivots, list) and all(isinstance(w, str) for w in pivots)):
             raise Errors.E322(what="pivots", expected="null, 'auto' or a list of words", got=repr(pivots))
+        ck = self._checkpoint_root()
         cfg = TrainConfig(lr=p["dapt_lr"], epochs=p["dapt_epochs"], batch_size=p["batch_size"],
                           max_steps=p["dapt_steps"], seed=self.seed, desc=f"dapt {self.task}",
-                          checkpoint_dir=str(Path(p["checkpoint_dir"]) / "dapt") if p["checkpoint_dir"] else None,
-                          checkpoint_every=p["checkpoint_every"])
+                          checkpoint_dir=str(ck / "dapt") if ck is not None else None,
+                          checkpoint_every=p["checkpoint_every"], fingerprint=self._fingerprint("dapt"))
         self.model_.dapt(texts, cfg, pivots=pivots, mask_prob=p["mask_prob"], pivot_mask_prob=p["pivot_mask_prob"])
-        if p["checkpoint_dir"]:
-            self.model_.train_cfg.checkpoint_dir = str(Path(p["checkpoint_dir"]) / "task")
 
     def predict(self, ds: datasets.Dataset) -> list:
         return self.model_.predict(ds)

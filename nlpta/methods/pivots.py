@@ -38,14 +38,19 @@ from .. import data
 from .._sampling import sample_indices
 from ..errors import Errors
 from ..io import atomic_write_json
-from ..models.classical import BowSentimentClassifier, FeatureTagger, sentence_features
+from ..models.classical import (
+    BowSentimentClassifier,
+    FeatureTagger,
+    _fit_vectorizer,
+    sentence_features,
+)
 from ..pivots.base import PivotTransformer
 from ..pivots.clscl import CLSCL
 from ..pivots.lexicon import load_dictionary, muse_path, word_tokenizer
 from ..pivots.scl import SCL
 from ..pivots.sfa import SFA
 from ..tasks import TransferTask
-from .registry import UNLABELED_EXAMPLE, Method, register
+from .registry import CV_NEEDS, Method, check_rows, need_unlabeled, register
 
 _SENTI_COMMON: dict[str, Any] = {"ngram_range": [1, 2], "min_df": 3, "Cs": [0.1, 1.0, 10.0, 100.0],
                                  "scales": [1.0], "cv": 5, "max_unlabeled": 4000}
@@ -83,8 +88,19 @@ def _logreg(arr) -> LogisticRegression:
 def cv_select(blocks: list[sp.spmatrix | np.ndarray], Z: np.ndarray, y: np.ndarray, Cs, scales, folds: int,
               seed: int) -> tuple[float, float, dict]:
     """Choose (scale, C) for logistic regression on ``[*blocks, scale * Z]`` by stratified k-fold
-    accuracy on the source. Returns ``(scale, C, {"scale,C": accuracy})``."""
-    skf = list(StratifiedKFold(folds, shuffle=True, random_state=seed).split(np.zeros(len(y)), y))
+    accuracy on the source, with ``min(folds, rows of the smallest class)`` folds (so 2 rows per
+    class suffice). Returns ``(scale, C, {"scale,C": accuracy})``.
+
+    Raises:
+        ParameterError: E326 -- a class has fewer than 2 rows (no 2-fold split exists).
+    """
+    classes, counts = np.unique(y, return_counts=True)
+    k = int(min(folds, counts.min())) if len(counts) else 0
+    if len(classes) < 2 or k < 2:
+        shown = ", ".join(f"{c} of class {v!r}" for v, c in zip(classes.tolist(), counts.tolist(), strict=True))
+        raise Errors.E326(what="the source", got=f"{len(y)} rows ({shown or 'none'})",
+                          needs=f"it needs at least 2 rows of each of 2 classes ({CV_NEEDS})")
+    skf = list(StratifiedKFold(k, shuffle=True, random_state=seed).split(np.zeros(len(y)), y))
     scores: dict[str, float] = {}
     best = (-1.0, 0.0, 0.0)
     for a in scales:
@@ -128,18 +144,25 @@ class _PivotSentiment(Method):
         return BowSentimentClassifier(ngram_range=tuple(self.params["ngram_range"]))._vectorizer()
 
     def fit(self, task: TransferTask) -> _PivotSentiment:
-        if task.unlabeled is None:
-            raise Errors.E306(method=self.name, example=UNLABELED_EXAMPLE["sentiment"])
+        """Fit on the labeled source and the task's target unlabeled rows (never the target test rows).
+
+        Raises:
+            ParameterError: no target unlabeled rows (E306 / E328), too few source rows or classes
+                (E326: C is chosen by cross-validation, 2 rows of each class at least), no words
+                (E327), no feature left by ``min_df`` or no pivot (E305).
+        """
         p = self.params
+        check_rows(task.source, self.name, self.task, per_class=2, why=CV_NEEDS)
+        unlabeled = need_unlabeled(task, self.name, self.task)
         texts, y = list(task.source["text"]), np.asarray(task.source["label"])
-        unl = _sample(list(task.unlabeled["text"]), p["max_unlabeled"], self.seed)
+        unl = _sample(list(unlabeled["text"]), p["max_unlabeled"], self.seed)
         sunl: list[str] = []
         if src_unl_name := self._source_unlabeled(task):
             sunl = _sample(list(data.load(src_unl_name, split="unlabeled")["text"]), p["max_unlabeled"], self.seed)
         self.counts_ = self._counts()
-        C = self.counts_.fit_transform(texts + unl + sunl).tocsr()
+        C = _fit_vectorizer(self.counts_, texts + unl + sunl, "the source and target unlabeled texts").tocsr()
         self.tfidf_ = self._tfidf()
-        T = self.tfidf_.fit_transform(texts)
+        T = _fit_vectorizer(self.tfidf_, texts, "the source texts")
         n, nu = len(texts), len(unl)
         X, yy, sd = _stack((C[:n], 1, y), (C[n : n + nu], -1, None), (C[n + nu :], 1, None))
         self.transformer_ = self._make_transformer(self.counts_.get_feature_names_out())
@@ -234,10 +257,10 @@ class SCLMethod(_PivotSentiment):
     def fit(self, task: TransferTask) -> SCLMethod:
         if self.task == "sentiment":
             return super().fit(task)
-        if task.unlabeled is None:
-            raise Errors.E306(method=self.name, example=UNLABELED_EXAMPLE["pos"])
+        check_rows(task.source, self.name, self.task)
+        unlabeled = need_unlabeled(task, self.name, self.task)
         p = self.params
-        unl = _sample(list(task.unlabeled["tokens"]), p["max_unlabeled"], self.seed)
+        unl = _sample(list(unlabeled["tokens"]), p["max_unlabeled"], self.seed)
         src = list(task.source["tokens"])
         self.dv_ = DictVectorizer(dtype=np.float32).fit(sentence_features(src + unl))
         names = self.dv_.feature_names_
@@ -329,7 +352,8 @@ class _Bilingual:
     def fit(self, en_texts: list[str], tgt_texts: list[str], min_df: int) -> _Bilingual:
         vocab: set[str] = set()
         for lang, texts in (("en", en_texts), (self.lang, tgt_texts)):
-            cv = CountVectorizer(analyzer=self.analyzer(lang), min_df=min_df, binary=True).fit(texts)
+            cv = CountVectorizer(analyzer=self.analyzer(lang), min_df=min_df, binary=True)
+            _fit_vectorizer(cv, texts, f"the {lang} texts")
             vocab |= set(cv.vocabulary_)
         self.vocabulary_ = {w: i for i, w in enumerate(sorted(vocab))}
         return self
@@ -361,13 +385,21 @@ class CrossLanguageSCL(Method):
         "source_unlabeled": [], "target_unlabeled": [], "labeled_rows": True, "solver": "auto"}}
 
     def fit(self, task: TransferTask) -> CrossLanguageSCL:
-        if task.unlabeled is None:
-            raise Errors.E306(method=self.name, example="{corpus: webis:de/books, split: train, labeled: false} "
-                                                        "(text in the target language)")
+        """Fit on the English labeled source and the target-language unlabeled rows (the target
+        test rows' ``lang`` column names the language; their text is never read).
+
+        Raises:
+            ParameterError: no target unlabeled rows (E306 / E328), too few source rows or classes
+                (E326), no words (E327), no dictionary pair frequent enough (E305).
+        """
+        check_rows(task.source, self.name, self.task, per_class=2, why=CV_NEEDS)
+        unlabeled = need_unlabeled(task, self.name, self.task,
+                                   example="{corpus: webis:de/books, split: train, labeled: false} (text in the "
+                                           "target language)")
         p = self.params
         self.lang_ = _target_lang(task, self.name)
         en, y = list(task.source["text"]), np.asarray(task.source["label"])
-        tgt = _sample(list(task.unlabeled["text"]) + _texts_of(p["target_unlabeled"]), p["max_unlabeled"], self.seed)
+        tgt = _sample(list(unlabeled["text"]) + _texts_of(p["target_unlabeled"]), p["max_unlabeled"], self.seed)
         more = _texts_of(p["source_unlabeled"])
         self.bi_ = _Bilingual.from_dictionary(self.lang_, p["dictionary"]).fit(en + more, tgt, p["min_df"])
         names = sorted(self.bi_.vocabulary_, key=self.bi_.vocabulary_.get)
@@ -438,7 +470,16 @@ class DictionaryTranslation(Method):
         "dictionary": None, "ngram_range": [1, 2], "Cs": [0.1, 1.0, 10.0, 100.0], "cv": 5}}
 
     def fit(self, task: TransferTask) -> DictionaryTranslation:
+        """Read the dictionary and train the English classifier on the source (the target rows'
+        ``lang`` column picks the dictionary; no target text is read).
+
+        Raises:
+            ParameterError: too few source rows or classes (E326), no words (E327).
+        """
         p = self.params
+        cv_search = len(list(p["Cs"])) > 1
+        check_rows(task.source, self.name, self.task, per_class=2 if cv_search else 1,
+                   why=CV_NEEDS if cv_search else "")
         self.lang_ = "ja" if (lang := _target_lang(task, self.name)) == "jp" else lang
         pairs = load_dictionary(p["dictionary"] or muse_path(self.lang_, "en"))
         self.table_: dict[str, str] = {}

@@ -14,6 +14,8 @@ pickle), and :func:`load_model` reads any such folder back into the fitted metho
 from __future__ import annotations
 
 import json
+import re
+from collections import Counter
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -28,6 +30,86 @@ MODEL_FILE = "method.json"
 # an `unlabeled:` task entry per task kind, for the messages of methods that need target unlabeled rows
 UNLABELED_EXAMPLE = {"sentiment": "{corpus: mdsd:kitchen, split: unlabeled}",
                      "pos": "{corpus: ud:en_ewt, split: train, domain: reviews, labeled: false}"}
+_WORD = re.compile(r"\w")
+CV_NEEDS = ("C is chosen by stratified cross-validation over min(cv, rows of the smallest class) folds, "
+            "which needs at least 2 folds")
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+def check_rows(ds: datasets.Dataset, method: str, kind: str, *, what: str = "the source", per_class: int = 1,
+               min_rows: int = 1, why: str = "") -> None:
+    """Check that labeled rows can train a model, before any library sees them.
+
+    Sentiment: at least ``min_rows`` rows, a text with a word, both classes, each with at least
+    ``per_class`` rows (2 where C is chosen by cross-validation: the folds are then
+    ``min(cv, rows of the smallest class)``, so a method works with as few as 2 rows per class).
+    POS: at least ``min_rows`` sentences, a token, and at least two different tags.
+
+    Raises:
+        ParameterError: E326 (too few rows or classes: the message gives the counts found and
+            needed) or E327 (every text / token list is empty).
+    """
+    who = f"method {method!r} ({kind}): {what}"
+    n = len(ds)
+    unit = "sentence" if kind == "pos" else "row"
+    if n == 0 or n < min_rows:
+        raise Errors.E326(what=who, got=_plural(n, unit),
+                          needs=f"it needs at least {_plural(max(min_rows, 1), unit)}" + (f" ({why})" if why else ""))
+    if kind == "pos":
+        sents, tags = list(ds["tokens"]), [t for seq in ds["upos"] for t in seq]
+        n_tok = sum(len(s) for s in sents)
+        if n_tok == 0:
+            raise Errors.E327(what=who, detail=f"has {_plural(n, unit)} and none holds a token; it needs tagged "
+                                               "tokens to learn from")
+        found = Counter(tags)
+        if len(found) < 2:
+            raise Errors.E326(what=who, got=f"{_plural(n, unit)} ({_plural(n_tok, 'token')}), all tagged "
+                                            f"{sorted(found)[0] if found else 'nothing'!r}",
+                              needs="it needs tokens of at least 2 different tags")
+        return
+    texts = list(ds["text"])
+    if not any(_WORD.search(t or "") for t in texts):
+        raise Errors.E327(what=who, detail=f"has {_plural(n, unit)} and every text is empty (no letter or digit); "
+                                           "it needs text to learn from")
+    counts = Counter(int(y) for y in ds["label"] if int(y) != -1)
+    shown = ", ".join(f"{c} of class {k}" for k, c in sorted(counts.items())) or "none labeled"
+    if len(counts) < 2:
+        raise Errors.E326(what=who, got=f"{_plural(n, unit)} ({shown})",
+                          needs="it needs labeled rows of both classes (0 and 1)")
+    if min(counts.values()) < per_class:
+        raise Errors.E326(what=who, got=f"{_plural(n, unit)} ({shown})",
+                          needs=f"it needs at least {per_class} rows of each class" + (f" ({why})" if why else ""))
+
+
+def need_unlabeled(task: TransferTask, method: str, kind: str, *, min_rows: int = 1,
+                   example: str | None = None) -> datasets.Dataset:
+    """The task's target unlabeled rows, checked: adaptation reads these, never the target test rows.
+
+    Returns:
+        ``task.unlabeled``.
+
+    Raises:
+        ParameterError: E306 (no ``unlabeled:`` entry) or E328 (the entry has fewer than
+            ``min_rows`` rows, or only empty texts / token lists).
+    """
+    ex = example or UNLABELED_EXAMPLE.get(kind, UNLABELED_EXAMPLE["sentiment"])
+    unl = task.unlabeled
+    if unl is None:
+        raise Errors.E306(method=method, example=ex)
+    n = len(unl)
+    unit = "sentence" if kind == "pos" else "row"
+    if n < max(min_rows, 1):
+        raise Errors.E328(method=method, example=ex, got=_plural(n, unit) + (
+            f" (it needs at least {min_rows})" if n and min_rows > 1 else ""))
+    if kind == "pos":
+        if not any(len(t) for t in unl["tokens"]):
+            raise Errors.E328(method=method, example=ex, got=f"{_plural(n, unit)}, none with a token")
+    elif not any(_WORD.search(t or "") for t in unl["text"]):
+        raise Errors.E328(method=method, example=ex, got=f"{_plural(n, unit)}, every text empty")
+    return unl
 
 
 def register(name: str):
@@ -80,6 +162,14 @@ class Method:
     def predict(self, ds: datasets.Dataset) -> list:
         """Sentiment: one int label per row. POS: one tag list per row."""
         raise NotImplementedError
+
+    def fit_report(self) -> dict:
+        """Facts about the fitted model that a user must see beside its scores (the runner writes
+        them into ``metrics.json`` and ``report.md``): a JSON-able dict, ``{}`` when there is
+        nothing to say. An optional ``"warnings"`` key holds a list of sentences, each a reason to
+        distrust the fit (e.g. importance weights that leave 5% of the source rows in play).
+        Works on a method read back by :func:`load_model` too."""
+        return {}
 
     # ------------------------------------------------------------------ keeping a fitted method
     def save(self, directory: str | Path) -> Path:

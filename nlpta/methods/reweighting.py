@@ -4,8 +4,13 @@ the multi-source methods ``ms-weighted`` and ``ms-ensemble``.
 The task model is the ``none`` baseline's (sentiment: tf-idf uni+bigram logistic regression, C by
 5-fold CV on the source; POS: the feature tagger), trained with one weight per source row (POS:
 per sentence, spread over its tokens). The weights compare the source rows with the target's
-unlabeled rows (the task's ``unlabeled:`` entry; without one, the target test rows' text, labels
-never read: the transductive setting), a seeded sample of at most ``max_target`` rows.
+unlabeled rows (the task's ``unlabeled:`` entry), a seeded sample of at most ``max_target`` rows.
+A task without target unlabeled rows is refused (E306; E328 for an entry with no rows): the
+target test rows are never read for adaptation, not even their text.
+
+:meth:`_Reweighted.fit_report` gives the weights' Kish effective sample size (ESS, absolute and as
+a share of the source rows), their min / max / mean, and a warning when the ESS share is below
+``ESS_WARN_SHARE`` (10%): the weighted model then learns from a handful of rows.
 
 * ``reweight-clf`` -- w = p(target|x)/p(source|x) * n_s/n_t from a cross-validated logistic
   regression over tf-idf (or ``features: lsa|minilm``);
@@ -35,15 +40,24 @@ import scipy.sparse as sp
 from .._sampling import sample_rows
 from ..errors import Errors
 from ..evaluators import proxy_a_distance
+from ..evaluators.domain import SEPARABLE_ACCURACY
 from ..io import atomic_write_json
-from ..models.classical import BowSentimentClassifier, FeatureTagger
-from ..reweighting.weights import KLIEP, KMM, DomainClassifierWeights, weight_summary
+from ..models.classical import BowSentimentClassifier, FeatureTagger, _fit_vectorizer
+from ..reweighting.weights import (
+    KLIEP,
+    KMM,
+    DomainClassifierWeights,
+    effective_sample_size,
+    weight_summary,
+)
 from ..tasks import TransferTask
 from .baselines import _ClassicalModel
-from .registry import register
+from .registry import need_unlabeled, register
 
 _BASE = _ClassicalModel.defaults
 _TARGET = {"max_target": 2000, "clip": 10.0, "power": 1.0, "svd_dim": 100}
+# below this share of the source rows, the weights' effective sample size earns a warning in fit_report()
+ESS_WARN_SHARE = 0.10
 
 
 def _defaults(**extra) -> dict[str, dict[str, Any]]:
@@ -54,11 +68,17 @@ def _texts(ds: datasets.Dataset) -> list[str]:
     return [" ".join(t) for t in ds["tokens"]] if "tokens" in ds.column_names else list(ds["text"])
 
 
-def target_rows(task: TransferTask, max_rows: int | None, seed: int) -> tuple[datasets.Dataset, str]:
-    """The target rows the weights are estimated against, and where they came from."""
-    if task.unlabeled is not None and len(task.unlabeled):
-        return sample_rows(task.unlabeled, max_rows, seed), "unlabeled"
-    return sample_rows(task.target, max_rows, seed), "target test text (transductive; labels not read)"
+def target_rows(task: TransferTask, max_rows: int | None, seed: int, method: str = "reweighting",
+                min_rows: int = 1) -> tuple[datasets.Dataset, str]:
+    """The target rows the weights are estimated against (a seeded sample of at most ``max_rows``
+    of the task's unlabeled rows), and where they came from (``"unlabeled"``).
+
+    Raises:
+        ParameterError: E306 / E328 -- the task has no target unlabeled rows (the target test rows
+            are never used instead).
+    """
+    unl = need_unlabeled(task, method, task.kind, min_rows=min_rows)
+    return sample_rows(unl, max_rows, seed), "unlabeled"
 
 
 def featurize(source: list[str], target: list[str], kind: str, seed: int, svd_dim: int = 100):
@@ -69,7 +89,7 @@ def featurize(source: list[str], target: list[str], kind: str, seed: int, svd_di
 
     if kind in ("tfidf", "lsa"):
         vec = TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True, dtype=np.float64)
-        X = vec.fit_transform(source + target)
+        X = _fit_vectorizer(vec, source + target, "the source and target rows")
         if X.shape[1] == 0:
             raise Errors.E305(detail="no feature occurs twice in the source and target rows: nothing to weight by")
         if kind == "lsa":
@@ -94,7 +114,8 @@ class _Reweighted(_ClassicalModel):
 
     def fit(self, task: TransferTask) -> _Reweighted:
         p = self.params
-        tgt, where = target_rows(task, p["max_target"], self.seed)
+        self._check(task.source)
+        tgt, where = target_rows(task, p["max_target"], self.seed, self.name)
         Xs, Xt = featurize(_texts(task.source), _texts(tgt), p["features"], self.seed, p["svd_dim"])
         # source and target rows in one X, told apart by sample_domain (SKADA style)
         X = sp.vstack([Xs, Xt]).tocsr() if sp.issparse(Xs) else np.vstack([Xs, Xt])
@@ -108,6 +129,36 @@ class _Reweighted(_ClassicalModel):
                 self.weight_info_[attr.rstrip("_")] = getattr(est, attr)
         self._fit_on(task.source, sample_weight=self.weights_)
         return self
+
+    def fit_report(self) -> dict:
+        """The importance weights at a glance: ``source_rows``, ``ess`` (Kish's effective sample size
+        (sum w)^2 / sum w^2), ``ess_share`` (ess / source rows), ``weight_min`` / ``weight_max`` /
+        ``weight_mean``, ``target_rows`` and ``target_from``, ``domain_accuracy`` where the estimator
+        measured one, and ``warnings``: the ESS share is below ``ESS_WARN_SHARE`` (10%), or a domain
+        classifier separates the domains (out-of-fold accuracy >= 0.99)."""
+        w = np.asarray(self.weights_, dtype=np.float64)
+        n = len(w)
+        ess = effective_sample_size(w)
+        share = ess / n if n else 0.0
+        info = self.weight_info_
+        out: dict = {"source_rows": n, "ess": ess, "ess_share": share,
+                     "weight_min": float(w.min()) if n else None, "weight_max": float(w.max()) if n else None,
+                     "weight_mean": float(w.mean()) if n else None,
+                     "target_rows": info.get("target_rows"), "target_from": info.get("target_from")}
+        warnings = []
+        if share < ESS_WARN_SHARE:
+            warnings.append(f"the importance weights leave {share:.0%} of the source rows in play (effective sample "
+                            f"size {ess:.1f} of {n}; warned below {ESS_WARN_SHARE:.0%}): the model learns from a few "
+                            "rows, expect high variance")
+        acc = info.get("domain_accuracy")
+        if acc is not None:
+            out["domain_accuracy"] = float(acc)
+            if acc >= SEPARABLE_ACCURACY:
+                warnings.append(f"a domain classifier tells the source rows from the target rows with out-of-fold "
+                                f"accuracy {acc:.2f}: the domains barely overlap, which importance weights cannot "
+                                "make up for")
+        out["warnings"] = warnings
+        return out
 
     def _save(self, directory: Path) -> None:
         """The model's files and ``weights.json`` (the summary and one weight per source row)."""
@@ -162,21 +213,29 @@ class Kliep(_Reweighted):
 _MS = {"max_target": 1000, "sharpness": 1.0, "weighting": "similarity"}
 
 
-def source_similarity(task: TransferTask, max_rows: int, seed: int) -> dict[str, dict[str, float]]:
+def source_similarity(task: TransferTask, max_rows: int, seed: int,
+                      method: str = "multi-source") -> dict[str, dict[str, float]]:
     """Per source domain: its rows, proxy A-distance to the target rows, and similarity 1 - PAD/2.
 
     Raises:
-        NlptaError: the source rows come from a single domain.
+        NlptaError: the source rows come from a single domain (E305), a source domain has fewer
+            than 2 rows (E326), the task has no target unlabeled rows (E306 / E328; the target test
+            rows are never used instead).
     """
     doms = task.source["domain"]
     names = sorted(set(doms))
     if len(names) < 2:
         raise Errors.E305(detail=f"a multi-source method needs source rows from two or more domains; the source "
-                                 f"holds only {names[0]!r} (give `source:` a list of entries, or a corpus entry with "
-                                 "several domains)")
-    tgt, _ = target_rows(task, max_rows, seed)
-    out = {}
+                                 f"holds only {names[0] if names else 'no rows'!r} (give `source:` a list of entries, "
+                                 "or a corpus entry with several domains)")
     arr = np.asarray(doms)
+    sizes = {d: int((arr == d).sum()) for d in names}
+    if min(sizes.values()) < 2:
+        raise Errors.E326(what="the multi-source source", got=", ".join(f"{c} row(s) of {d!r}" for d, c in sizes.items()),
+                          needs="the similarity of a domain to the target comes from a cross-validated domain "
+                                "classifier, which needs at least 2 rows of every source domain")
+    tgt, _ = target_rows(task, max_rows, seed, method, min_rows=2)
+    out = {}
     for d in names:
         part = task.source.select(np.flatnonzero(arr == d).tolist())
         pad = proxy_a_distance(part, tgt, max_rows=max_rows, seed=seed)["pad"]
@@ -201,9 +260,15 @@ class _MultiSource(_ClassicalModel):
 
     defaults: ClassVar[dict[str, dict[str, Any]]] = {k: {**v, **_MS} for k, v in _BASE.items()}
 
+    def fit_report(self) -> dict:
+        """Each source domain's ``similarity`` to the target (1 - PAD/2) and its ``domain_weights``."""
+        return {"similarity": {d: float(v["similarity"]) for d, v in self.similarity_.items()},
+                "domain_weights": {d: float(w) for d, w in self.domain_weights_.items()}}
+
     def _weigh_sources(self, task: TransferTask) -> None:
         p = self.params
-        self.similarity_ = source_similarity(task, p["max_target"], self.seed)
+        self._check(task.source)
+        self.similarity_ = source_similarity(task, p["max_target"], self.seed, self.name)
         self.domain_weights_ = _domain_weights(self.similarity_, p["sharpness"], p["weighting"])
 
     def _save_sources(self, directory: Path, **extra) -> None:
@@ -254,8 +319,11 @@ class MultiSourceEnsemble(_MultiSource):
         self._weigh_sources(task)
         arr = np.asarray(task.source["domain"])
         self.models_ = {}
-        for d in self.domain_weights_:
-            self._fit_on(task.source.select(np.flatnonzero(arr == d).tolist()))
+        parts = {d: task.source.select(np.flatnonzero(arr == d).tolist()) for d in self.domain_weights_}
+        for d, part in parts.items():  # every domain checked before any model is trained
+            self._check(part, what=f"the source domain {d!r}")
+        for d, part in parts.items():
+            self._fit_on(part, what=f"the source domain {d!r}")
             self.models_[d] = self.model_
         return self
 

@@ -188,6 +188,27 @@ def _sentences(X, what: str = "X") -> list[list[str]]:
     return out
 
 
+def _fit_vectorizer(vectorizer, texts: list, what: str):
+    """``vectorizer.fit_transform(texts)``, with scikit-learn's errors for texts that leave no
+    feature ("empty vocabulary", "no terms remain" after ``min_df``) turned into nlpta's.
+
+    Raises:
+        EstimatorInputError: E327 (no text holds a word the vectorizer keeps) or E305 (``min_df`` /
+            ``max_df`` prune every feature of these rows).
+    """
+    try:
+        return vectorizer.fit_transform(texts)
+    except ValueError as e:
+        if "empty vocabulary" in str(e):
+            raise Errors.E327(what=what, detail=f"({len(texts)} rows) hold no word the vectorizer keeps: every text "
+                              "is empty or has only stop words / single characters", cls=EstimatorInputError) from None
+        if "no terms remain" in str(e) or "max_df corresponds" in str(e):
+            raise Errors.E305(detail=f"{what} ({len(texts)} rows): no feature occurs in enough rows for "
+                              f"min_df={getattr(vectorizer, 'min_df', None)!r}; lower min_df or give more rows",
+                              cls=EstimatorInputError) from None
+        raise
+
+
 # ------------------------------------------------------------------------- numeric core
 class CVLogisticRegression(ClassifierMixin, BaseEstimator):
     """Logistic regression with ``C`` chosen by stratified k-fold cross-validation --
@@ -244,8 +265,11 @@ class CVLogisticRegression(ClassifierMixin, BaseEstimator):
             if isinstance(self.cv, numbers.Integral):
                 n_splits = int(min(self.cv, counts.min()))
                 if n_splits < 2:
-                    raise Errors.E305(detail=f"choosing C by cross-validation needs at least 2 rows of every class; "
-                                      f"class {classes[counts.argmin()]!r} has {counts.min()}", cls=EstimatorInputError)
+                    shown = ", ".join(f"{c} of class {k!r}" for k, c in zip(classes.tolist(), counts.tolist(),
+                                                                            strict=True))
+                    raise Errors.E326(what="the training data", got=f"{len(y)} rows ({shown})",
+                                      needs="choosing C by cross-validation needs at least 2 rows of every class "
+                                      "(or pass a single C in Cs to skip the search)", cls=EstimatorInputError)
                 folds = StratifiedKFold(n_splits, shuffle=True, random_state=self.random_state)
             # explicit requests, routing on inside: the same search whatever the global setting
             with config_context(enable_metadata_routing=True):
@@ -360,6 +384,9 @@ class FeatureTagger(BaseEstimator):
                                   per="token", cls=EstimatorInputError)
         if not sentences or not any(sentences):
             raise Errors.E305(detail="no training sentences (0 tokens)", cls=EstimatorInputError)
+        found = sorted({t for seq in tags for t in seq})
+        if len(found) < 2:
+            raise Errors.E323(what="the tags", found=found, cls=EstimatorInputError)
         w = self._token_weights(sample_weight, sentences)
         self.vectorizer_ = DictVectorizer(dtype=np.float32)
         Xf = self.featurize(sentences, fit=True, **featurize_kw)
@@ -501,7 +528,7 @@ class BowSentimentClassifier(ClassifierMixin, BaseEstimator):
         if len(found) < 2:
             raise Errors.E323(what="the labels", found=sorted(found), cls=EstimatorInputError)
         self.vectorizer_ = self._vectorizer()
-        Xv = self.vectorizer_.fit_transform(texts)
+        Xv = _fit_vectorizer(self.vectorizer_, texts, "the training texts")
         self.classifier_ = CVLogisticRegression(Cs=self.Cs, cv=self.cv, random_state=self.random_state)
         self.classifier_.fit(Xv, labels, sample_weight=sample_weight)
         self.C_, self.cv_scores_ = self.classifier_.C_, self.classifier_.cv_scores_

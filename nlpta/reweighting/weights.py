@@ -353,7 +353,7 @@ class KLIEP(_ImportanceWeights):
 
         def f(a):
             Aa = np.maximum(A @ a, 1e-300)
-            s = float(bbar @ a)
+            s = max(float(bbar @ a), 1e-300)  # kernels underflow to 0 far from every centre
             val = -np.mean(np.log(Aa)) + np.log(s)
             grad = -(A / Aa[:, None]).mean(0) + bbar / s
             return val, grad

@@ -15,6 +15,8 @@ from .. import data
 from ..errors import Errors
 
 TASK_KINDS = ("pos", "sentiment")
+MAX_SEED = 2**32 - 1
+"""The largest seed (NumPy's ``RandomState`` takes ``0 <= seed < 2**32``)."""
 _TOP_KEYS = {"name", "task", "source", "target", "unlabeled", "target_labeled", "method", "params", "seeds",
              "diagnose", "description"}
 _DATA_KEYS = {"corpus", "split", "domain", "lang", "labeled", "limit", "options"}
@@ -110,3 +112,20 @@ class TaskSpec:
             raise Errors.E206(task=self.name, target=f"corpus {spec.corpus} (splits {', '.join(c.splits)})",
                               path=self.path)
         return spec
+
+
+def seeds_problem(seeds: Any) -> str | None:
+    """What is wrong with a list of run seeds, or ``None`` when it is a non-empty list of distinct
+    integers in ``[0, MAX_SEED]`` (the task file's ``seeds:`` and ``nlpta run --seeds`` both
+    require that)."""
+    if not isinstance(seeds, list) or not seeds:
+        return "not a non-empty list"
+    for s in seeds:
+        if not isinstance(s, int) or isinstance(s, bool):
+            return f"{s!r} is not an integer"
+        if not 0 <= s <= MAX_SEED:
+            return f"{s} is outside 0..{MAX_SEED}"
+    dup = sorted({s for s in seeds if seeds.count(s) > 1})
+    if dup:
+        return f"{', '.join(map(str, dup))} repeated (each seed is one run)"
+    return None
