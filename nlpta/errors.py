@@ -191,6 +191,8 @@ class Errors:
     # (new E1xx codes: add here)
     # (E112-E119: sentiment readers -- reviews, lines, JSONL/CSV/TSV)
     E112 = ErrorSpec(ParameterError, "invalid reader option {option}: {detail}")
+    E113 = ErrorSpec(ParameterError, "no spaCy tokenizer for language {lang!r}: {detail}")
+    E114 = ErrorSpec(DataNotFoundError, "cannot read Hub dataset {name!r}: {detail}")
     # (E120-E129: POS readers -- CoNLL-U, NLTK, tagged text)
     # ---- task files (E2xx)
     E201 = ErrorSpec(TaskSpecError, "invalid task: {detail}")
@@ -221,12 +223,15 @@ class Errors:
     E313 = ErrorSpec(ParameterError, "checkpoint_every={every} needs a checkpoint folder: {detail}")
     E312 = ErrorSpec(ModelFolderError, "the saved model is {found}, not {expected}")
     # (new estimator codes E320-E339, pivots / reweighting / models / adversarial: add here)
-    # (E326-E333: degenerate data sizes, leaks, separable domains)
+    # (E326-E329: degenerate data sizes, leaks, separable domains)
     E326 = ErrorSpec(ParameterError, "too few rows: {what} has {got}; {needs}")
     E327 = ErrorSpec(ParameterError, "no words to learn from: {what} {detail}")
     E328 = ErrorSpec(ParameterError, "method {method!r} needs target unlabeled rows, but the task's `unlabeled:` "
                                      "entry has {got}; point it at rows of the target domain, e.g. {example} "
                                      "(the target test rows are never used for adaptation)")
+    # (E330-E333: predicting on raw text and rows -- Method.predict / Method.annotate)
+    E330 = ErrorSpec(ParameterError, "cannot predict on {got}: expected {expected}")
+    E331 = ErrorSpec(ParameterError, "{what} cannot be predicted: {detail}")
     E320 = ErrorSpec(ParameterError, "{what} has {got} values for {expected}; expected one per {per}")
     E321 = ErrorSpec(ParameterError, "{what} have different numbers of columns ({got}); vectorize them with one "
                                      "vocabulary")
@@ -252,6 +257,13 @@ class Errors:
     E408 = ErrorSpec(DataNotFoundError, "vectors need the package {package!r}, which is not installed; "
                                         "install it with {install}")
     E409 = ErrorSpec(ParameterError, "{action}: unknown vector format {fmt!r}; expected one of {expected}")
+    # (E420-E425: the spaCy components nlpta_tagger / nlpta_textcat)
+    E420 = ErrorSpec(ModelFolderError, "spaCy component {component!r} needs an nlpta {kind} model, but the "
+                                       "folder holds {found}; {hint}")
+    E421 = ErrorSpec(ParameterError, "spaCy component {component!r}: {option} must be {expected}, not {got}")
+    E422 = ErrorSpec(ModelFolderError, "spaCy component {component!r}: the pipeline folder holds no nlpta model "
+                                       "({detail}); save the pipeline with nlp.to_disk while the component has "
+                                       "its model")
     # ---- fine-tuning and the Hub (E5xx)
     E501 = ErrorSpec(HubError, "Hub: {detail}")
     # (new E5xx codes: add here)
@@ -262,6 +274,9 @@ class Errors:
     # (new E6xx codes: add here)
     E604 = ErrorSpec(EvaluatorError, "{what}: {n_gold} gold {unit} but {n_pred} predictions")
     E605 = ErrorSpec(LabelError, "{what} needs gold labels on the {role}, but {found}; {hint}")
+    E606 = ErrorSpec(EvaluatorError, "validator {validator!r} needs the target's unlabeled rows (the task's "
+                                     "`unlabeled:` entry) but {got}; e.g. {example} (target labels are never read)")
+    E607 = ErrorSpec(EvaluatorError, "validator {validator!r} cannot score method {method!r}: {detail}")
     # ---- benchmarks (E9xx)
     E900 = ErrorSpec(BenchError, "benchmark run failed: {detail}")
     # ---- command line (E91x)
@@ -271,6 +286,11 @@ class Errors:
     E912 = ErrorSpec(NlptaError, "{option} {given!r}: expected {expected}")
     E913 = ErrorSpec(NlptaError, "{options} cannot be given together; {hint}")
     E914 = ErrorSpec(NlptaError, "--param {given!r}: the value is not valid YAML ({detail})")
+    # (E915-E919: nlpta predict -- the model to load, the input to read)
+    E915 = ErrorSpec(NlptaError, "nlpta predict: no model to load at {given!r}: {detail}")
+    E916 = ErrorSpec(NlptaError, "nlpta predict: cannot read the input: {detail}")
+    E917 = ErrorSpec(NlptaError, "nlpta predict: {given!r} is not a folder here and cannot be fetched from the Hub "
+                                 "({detail}); give a local model folder, or run where the Hub is reachable")
     # (E920-E929: run folders, --out, locks)
     E920 = ErrorSpec(NlptaError, "the run folder (--out) is {what}; give a folder path")
     E921 = ErrorSpec(NlptaError, "the run folder (--out) holds files but is not an nlpta run folder (no .nlpta-run "

@@ -50,3 +50,20 @@ def test_a_collapsed_run_says_so_in_metrics_and_report(tmp_path, data_root):
     assert "## Warnings" in report and "prediction collapse" in report and "ess_share" in report
     on_disk = json.loads((tmp_path / "run" / "metrics.json").read_text())
     assert on_disk["warnings"] == res.metrics["warnings"]
+
+
+def test_perfectly_separable_domains_and_fit_warnings_are_run_warnings():
+    from nlpta.pipeline import _warnings_md, run_warnings
+
+    metrics = {"runs": [{"seed": 1, "fit_report": {"ess": 3.0, "warnings": ["the weights leave 1% in play"]},
+                         "predictions": {"warnings": []}},
+                        {"seed": 2, "fit_report": {}, "predictions": {"warnings": ["prediction collapse: ..."]}}],
+               "domain_separability": {"accuracy": 1.0, "pad": 2.0, "separable": True, "rows_per_domain": 400}}
+    ws = run_warnings(metrics)
+    assert ws[0] == "seed 1: the weights leave 1% in play" and ws[1] == "seed 2: prediction collapse: ..."
+    assert "separates source and target almost perfectly" in ws[2] and "100.0%" in ws[2]
+    metrics["domain_separability"]["separable"] = False
+    assert len(run_warnings(metrics)) == 2
+    md = _warnings_md({"warnings": ws})
+    assert md[0] == "## Warnings" and all(w in "\n".join(md) for w in ws)
+    assert _warnings_md({"warnings": []}) == []

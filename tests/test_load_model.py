@@ -50,6 +50,11 @@ CASES: dict[str, list[tuple[str, dict, dict]]] = {
     "lora-dapt": [("sentiment", BLITZER, {"model": "{bert}", "dapt_steps": 2, "dapt_examples": 32, **_TINY})],
     "full-ft": [("pos", EWT, {"model": "{bert}", **_TINY})],
     "lora-dann": [("sentiment", BLITZER, {"model": "{bert}", "max_unlabeled": 32, **_TINY})],
+    "coral": [("sentiment", BLITZER, {"Cs": [1.0], "svd_dim": 40})],
+    "label-shift": [("sentiment", BLITZER, {"Cs": [1.0], "folds": 2, "n_bootstrap": 20}),
+                    ("pos", EWT, {"max_iter": 50, "folds": 2, "n_bootstrap": 20})],
+    "self-train": [("sentiment", BLITZER, {"Cs": [1.0], "rounds": 1}),
+                   ("pos", EWT, {"max_iter": 50, "rounds": 1, "threshold": None, "top_share": 0.5})],
 }
 
 

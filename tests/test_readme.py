@@ -32,6 +32,12 @@ def test_readme_python_tour_runs(tmp_path, monkeypatch, data_root):
     assert ns["books"][0]["domain"] == "books"
     assert 0.8 < ns["r"].accuracy < 0.95
     assert (tmp_path / "runs" / "pos-ewt-email-to-reviews-none" / "report.md").exists()
+    # "Use the adapted model": own JSONL + raw text, adapted, tagging raw text, in spaCy, plain peft
+    assert len(ns["mine"]) == 400 and ns["raw"][0]["offsets"]
+    assert 0.8 < ns["adapted"].accuracy < 0.95
+    assert [t.pos_ for t in ns["doc"]] == ns["tagger"].predict(["Great service, friendly staff!"])[0]
+    assert (tmp_path / "email-to-reviews-pipeline" / "nlpta_tagger" / "model" / "method.json").exists()
+    assert {w["entity_group"] for w in ns["tag"]("The battery died after two days.")} <= set(ns["labels"].label2id)
 
 
 def test_readme_own_file_example_works(tmp_path, monkeypatch):

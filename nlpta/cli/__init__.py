@@ -6,9 +6,11 @@
     nlpta data show NAME [--split S]
     nlpta data fetch NAME [--dry-run]
     nlpta methods
+    nlpta predict MODEL_DIR --input FILE|- --out FILE|- [--format jsonl|conllu|csv] [--lang xx]
 
 Command groups live one per module: ``run``, ``task``, ``data``, ``methods`` here; ``diagnose``/``verdict``
-in :mod:`.diagnose`, ``embed``/``align`` in :mod:`.embed`, ``finetune``/``push`` in :mod:`.finetune`. Each
+in :mod:`.diagnose`, ``embed``/``align`` in :mod:`.embed`, ``finetune``/``push`` in :mod:`.finetune`,
+``predict`` in :mod:`.predict`. Each
 module's ``add_commands(subparsers)`` imports heavy dependencies inside the command functions.
 """
 
@@ -26,9 +28,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-v", "--verbose", action="store_true", help="log progress (INFO)")
     sub = p.add_subparsers(dest="cmd", required=True)
 
-    from . import data, diagnose, embed, finetune, run
+    from . import data, diagnose, embed, finetune, predict, run
 
-    for mod in (run, data, diagnose, embed, finetune):
+    for mod in (run, data, diagnose, embed, finetune, predict):
         mod.add_commands(sub)
     return p
 

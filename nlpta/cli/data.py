@@ -30,13 +30,14 @@ def cmd_data_list(a: argparse.Namespace) -> int:
 def cmd_data_show(a: argparse.Namespace) -> int:
     from ..data import describe
 
-    info = describe(a.name) if not a.split else None
+    opts = {"task": a.task} if a.task else {}
+    info = describe(a.name, **opts) if not a.split else None
     if a.split:
         from collections import Counter
 
         from ..data import load, pool_stats
 
-        ds = load(a.name, split=a.split)
+        ds = load(a.name, split=a.split, **opts)
         info = {"name": a.name, "split": a.split, "rows": len(ds), "domains": dict(Counter(ds["domain"]))}
         pool = pool_stats(ds)  # the counts travel with the pool's rows
         if pool is not None:
@@ -81,6 +82,8 @@ def add_commands(sub) -> None:
     ds = dsub.add_parser("show", help="sizes, domains and labels of a corpus")
     ds.add_argument("name")
     ds.add_argument("--split")
+    ds.add_argument("--task", choices=["pos", "sentiment"],
+                    help="for a file whose form does not tell (raw text with pos is tokenized)")
     ds.add_argument("--json", action="store_true")
     ds.set_defaults(fn=cmd_data_show)
     df = dsub.add_parser("fetch", help="download a corpus from its public source (needs internet)")

@@ -19,7 +19,7 @@ def cmd_diagnose(a: argparse.Namespace) -> int:
     ds = {}
     for role in ("source", "target"):
         ds[role] = data.load(getattr(a, role), split=getattr(a, f"{role}_split"), domain=getattr(a, f"{role}_domain"),
-                             lang=getattr(a, f"{role}_lang"))
+                             lang=getattr(a, f"{role}_lang"), task=a.task)
         ds[role] = data.sample_rows(ds[role], a.limit or None, a.seed)
     if a.task and task_of(ds["source"]) != a.task:
         raise Errors.E111(detail=f"--task {a.task} given, but {a.source} is a {task_of(ds['source'])} corpus")
@@ -71,11 +71,13 @@ def cmd_verdict(a: argparse.Namespace) -> int:
 def add_commands(sub) -> None:
     d = sub.add_parser("diagnose", help="why might a model degrade from source to target? (bias report)")
     for role in ("source", "target"):
-        d.add_argument(f"--{role}", required=True, help=f"{role} corpus name or path (as in nlpta.data.load)")
+        d.add_argument(f"--{role}", required=True, help=f"{role} corpus name, path (any form nlpta.data.load reads: CoNLL-U, "
+                       "JSONL/CSV/TSV rows, token<TAB>tag or word/TAG text, raw text with --task pos, a "
+                       "save_to_disk folder) or hf:owner/name")
         d.add_argument(f"--{role}-split", help=f"{role} split (default: all labeled splits)")
         d.add_argument(f"--{role}-domain", help=f"keep only this {role} domain / genre")
         d.add_argument(f"--{role}-lang", help=f"keep only this {role} language")
-    d.add_argument("--task", choices=["pos", "sentiment"], help="check the corpora are of this task")
+    d.add_argument("--task", choices=["pos", "sentiment"], help="check the corpora are of this task; with pos, raw text is tokenized (unlabeled)")
     d.add_argument("--mode", choices=["auto", "labeled", "unlabeled"], default="auto",
                    help="context bias / label shift with or without target labels (auto: labeled if the target has labels)")
     d.add_argument("--out", help="write bias.json, report.md and plots into this folder")

@@ -30,11 +30,12 @@ from .schema import (
     task_of,
 )
 from .tagged import ARK_TO_UPOS, UNIVERSAL12_TO_UPOS, UPOS_TO_UNIVERSAL12, iter_ark
+from .tokenize import tokenize, tokenizer_info
 
 __all__ = [
     "ARK_TO_UPOS", "PATH_FORMATS", "POS_FEATURES", "REGISTRY", "SENTIMENT_FEATURES", "UNIVERSAL12_TO_UPOS",
     "UPOS_TAGS", "UPOS_TO_UNIVERSAL12", "Corpus", "data_root", "dataset_meta", "describe", "get_corpus", "iter_ark",
     "iter_blitzer_processed", "iter_blitzer_raw", "iter_conllu", "iter_fdu_task", "iter_lines", "iter_table",
     "iter_webis", "list_corpora", "load", "load_dictionary", "muse_path", "open_text", "pool_stats", "pos_dataset",
-    "sample_rows", "sentiment_dataset", "strip_labels", "task_of",
+    "sample_rows", "sentiment_dataset", "strip_labels", "task_of", "tokenize", "tokenizer_info",
 ]

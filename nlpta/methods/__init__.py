@@ -1,6 +1,6 @@
 """Methods: the registry and one adapter module per family. These are the only modules that
 import :mod:`nlpta.tasks`; the method families (``pivots``, ``embeddings``, ``reweighting``,
-``adversarial``, ``finetune``) hold estimators that know nothing of tasks.
+``correction``, ``adversarial``, ``finetune``) hold estimators that know nothing of tasks.
 
 Importing this package registers every method; heavy dependencies (torch, gensim) are imported
 inside ``fit``.
@@ -8,7 +8,7 @@ inside ``fit``.
 
 from __future__ import annotations
 
-from . import adversarial, baselines, embeddings, finetune, pivots, reweighting  # noqa: F401  (register)
+from . import adversarial, baselines, correction, embeddings, finetune, pivots, reweighting  # noqa: F401  (register)
 from .registry import METHODS, MODEL_FILE, Method, get_method, load_model, register
 
 __all__ = ["METHODS", "MODEL_FILE", "Method", "get_method", "load_model", "register"]

@@ -35,12 +35,15 @@ class DataSpec:
     limit: int | None = None
     options: dict[str, Any] = field(default_factory=dict)
 
-    def load(self, seed: int = 0) -> datasets.Dataset:
+    def load(self, seed: int = 0, task: str | None = None) -> datasets.Dataset:
         """Load the rows; ``seed`` is the split seed of corpora without a canonical split and the
-        seed of the ``limit`` sample."""
+        seed of the ``limit`` sample; ``task`` (the task's kind) tells how to read a file whose form
+        does not say (raw text lines are POS target text in a ``pos`` task)."""
         opts = dict(self.options)
         if _seeded(self.corpus) and "split_seed" not in opts:
             opts["split_seed"] = seed
+        if task is not None:
+            opts.setdefault("task", task)
         ds = data.load(self.corpus, split=self.split, domain=self.domain, lang=self.lang,
                        labeled=self.labeled, **opts)
         return data.sample_rows(ds, self.limit, seed)

@@ -26,11 +26,11 @@ class TransferTask:
         self.seed = seed
         self.kind = spec.task
         self.source = _load_sources(spec, seed)
-        self.target = spec.target.load(seed)
-        self.unlabeled = spec.unlabeled.load(seed) if spec.unlabeled else None
+        self.target = spec.target.load(seed, task=spec.task)
+        self.unlabeled = spec.unlabeled.load(seed, task=spec.task) if spec.unlabeled else None
         if self.unlabeled is not None and self.kind == "sentiment":
             self.unlabeled = data.strip_labels(self.unlabeled) if any(x != -1 for x in self.unlabeled["label"][:50]) else self.unlabeled
-        self.target_labeled = spec.target_labeled.load(seed) if spec.target_labeled else None
+        self.target_labeled = spec.target_labeled.load(seed, task=spec.task) if spec.target_labeled else None
         entries = (("source", self.source, spec.describe_source()), ("target", self.target, spec.target.describe()),
                    ("target_labeled", self.target_labeled,
                     spec.target_labeled.describe() if spec.target_labeled else ""))
@@ -46,7 +46,7 @@ class TransferTask:
 
     def target_train(self) -> datasets.Dataset:
         """Labeled target training rows (for the ``in-domain`` reference)."""
-        return self.target_labeled if self.target_labeled is not None else self.spec.target_train().load(self.seed)
+        return self.target_labeled if self.target_labeled is not None else self.spec.target_train().load(self.seed, task=self.kind)
 
     @classmethod
     def from_yaml(cls, path: str | Path, seed: int = 1) -> TransferTask:
@@ -57,7 +57,7 @@ class TransferTask:
 
 def _load_sources(spec: TaskSpec, seed: int) -> datasets.Dataset:
     """The source rows; the entries of a multi-source task concatenated (same schema)."""
-    parts = [s.load(seed) for s in spec.sources]
+    parts = [s.load(seed, task=spec.task) for s in spec.sources]
     if len(parts) == 1:
         return parts[0]
     kinds = {data.task_of(p) for p in parts}
