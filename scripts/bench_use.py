@@ -247,6 +247,8 @@ def render_eval(r: dict) -> str:
         "|---|---:|---:|---:|---:|---:|---:|",
     ]
     for c, v in res.items():
+        if not isinstance(v, dict):  # (the runner adds "device")
+            continue
         lines.append(f"| {c} | {v['sentences']:,} | {v['gold_tokens']:,} | {100 * v['one_to_one']:.1f} | "
                      f"{100 * v['en_core_web_sm']:.1f} | {100 * v['nlpta none in en_core_web_sm']:.1f} | "
                      f"{100 * v['nlpta none (gold tokens)']:.1f} |")
