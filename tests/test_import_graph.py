@@ -41,8 +41,9 @@ ALLOWED: dict[str, set[str]] = {
     "validation": BASE | {"data", "models", "tasks", "evaluators", "methods"} | FAMILIES,
     "pipeline": BASE | {"data", "models", "tasks", "evaluators", "methods", "validation"} | FAMILIES,
     "spacy": BASE | {"data", "models", "tasks", "methods"},
+    "adapt": BASE | {"data", "models", "tasks", "evaluators", "methods", "validation", "pipeline"} | FAMILIES,
     "bench": BASE | {"data", "models", "tasks", "evaluators", "methods", "validation", "pipeline"} | FAMILIES,
-    "cli": BASE | {"data", "models", "tasks", "evaluators", "methods", "validation", "pipeline", "bench",
+    "cli": BASE | {"data", "models", "tasks", "evaluators", "methods", "validation", "pipeline", "adapt", "bench",
                    "spacy"} | FAMILIES,
     "__main__": {"cli"},
 }

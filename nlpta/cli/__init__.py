@@ -7,10 +7,11 @@
     nlpta data fetch NAME [--dry-run]
     nlpta methods
     nlpta predict MODEL_DIR --input FILE|- --out FILE|- [--format jsonl|conllu|csv] [--lang xx]
+    nlpta adapt TASK.yaml [--candidates auto|m1,m2] [--seed S] --out DIR [--oracle]
 
 Command groups live one per module: ``run``, ``task``, ``data``, ``methods`` here; ``diagnose``/``verdict``
 in :mod:`.diagnose`, ``embed``/``align`` in :mod:`.embed`, ``finetune``/``push`` in :mod:`.finetune`,
-``predict`` in :mod:`.predict`. Each
+``predict`` in :mod:`.predict`, ``adapt`` in :mod:`.adapt`. Each
 module's ``add_commands(subparsers)`` imports heavy dependencies inside the command functions.
 """
 
@@ -28,9 +29,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-v", "--verbose", action="store_true", help="log progress (INFO)")
     sub = p.add_subparsers(dest="cmd", required=True)
 
-    from . import data, diagnose, embed, finetune, predict, run
+    from . import adapt, data, diagnose, embed, finetune, predict, run
 
-    for mod in (run, data, diagnose, embed, finetune, predict):
+    for mod in (run, data, diagnose, embed, finetune, predict, adapt):
         mod.add_commands(sub)
     return p
 

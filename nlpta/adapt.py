@@ -1,0 +1,391 @@
+"""``nlpta adapt``: diagnose -> run candidates -> validate without target labels -> choose (or fall
+back to ``none``) -> run the chosen method and save its model.
+
+The rule (:func:`choose`), in full:
+
+1. Every candidate is fitted on the labeled source and the unlabeled target rows only and scored
+   by the validators of :data:`DECISION_VALIDATORS` -- source CV, IWCV (Sugiyama et al. 2007),
+   DEV (You et al. 2019), reverse validation (Zhong et al. 2010) and information maximisation
+   (Shi & Sha 2012) -- exactly as :func:`nlpta.validation.validate` does (one fit per candidate,
+   one set of out-of-fold predictions shared by the three source-CV validators, one set of
+   importance weights for the task). No target label is read: the candidates see
+   :func:`nlpta.validation.candidate_task`.
+2. A candidate the prediction guard flags (a collapse of its target predictions onto one label,
+   :func:`nlpta.validation.prediction_guard`) is excluded.
+3. On each validator, the remaining candidates with a score are ranked (1 = best, ties share the
+   mean rank); a candidate's *mean rank* is the mean over the validators that score it. The
+   lowest mean rank wins (ties: the higher IWCV score, then the name).
+4. The winner is kept only if it beats ``none`` (source only, always among the candidates) by a
+   margin: it scores higher than ``none`` on at least :data:`MIN_WINS` of the validators that
+   score both (all of them where fewer score both), **and** its IWCV-predicted gain over ``none``
+   exceeds one standard error of the paired per-fold gains. Otherwise the choice falls back to
+   ``none``: validators are weak evidence (Musgrave, Belongie & Lim 2021, *A reality check*), and
+   adapting on weak evidence is how negative transfer happens.
+
+``predicted_gain_over_none`` of each candidate is the IWCV accuracy difference against ``none``
+with a 95% Student-t interval over the paired cross-validation folds (the folds are the same for
+every candidate: same rows, same seed). ``--oracle`` (a benchmark whose target test rows carry
+labels) adds, *after* the choice, each candidate's target test accuracy, the best one and the
+regret of the choice -- never an input of the choice.
+
+Out of scope here: neural candidates on a GPU budget (``lora`` & co. can be named explicitly, but
+``auto`` lists CPU methods only).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from . import __version__
+from .io import RunFolder, atomic_write_json, atomic_write_text
+from .methods import METHODS, Method
+from .pipeline import run_task
+from .tasks import TaskSpec, TransferTask, load_task
+from .validation import (
+    candidate_task,
+    dev,
+    diagnosis,
+    im,
+    importance_weights,
+    iwcv,
+    out_of_fold,
+    reverse,
+    source_cv,
+)
+from .validation.validators import _check_candidate, _fitted, _need_unlabeled
+
+__all__ = ["AUTO_CANDIDATES", "DECISION_VALIDATORS", "MIN_WINS", "AdaptResult", "adapt", "choose", "gain_over"]
+
+AUTO_CANDIDATES: dict[str, tuple[str, ...]] = {
+    "sentiment": ("none", "reweight-clf", "scl-mi", "self-train", "label-shift"),
+    "pos": ("none", "reweight-clf", "self-train"),
+}
+DECISION_VALIDATORS: tuple[str, ...] = ("source_cv", "iwcv", "dev", "reverse", "im")
+MIN_WINS = 3  # validators on which the winner must beat `none`
+RULE = ("exclude candidates the prediction guard flags (collapse); rank the rest on each of "
+        f"{', '.join(DECISION_VALIDATORS)} (1 = best, ties share the mean rank); choose the lowest mean rank "
+        "(ties: higher iwcv, then name); keep it only if it scores higher than none on at least "
+        f"{MIN_WINS} of those validators (all of them where fewer score both) and its IWCV-predicted gain over "
+        "none exceeds one standard error of the paired per-fold gains; otherwise fall back to none")
+
+
+@dataclass
+class AdaptResult:
+    """What :func:`adapt` returns: the ``choice.json`` dict and the output folder."""
+
+    choice: dict[str, Any]
+    out_dir: Path
+
+    @property
+    def chosen(self) -> str:
+        return self.choice["chosen"]
+
+    @property
+    def model_dir(self) -> Path:
+        """The chosen method's saved model (load it with :func:`nlpta.load_model`)."""
+        return self.out_dir / "run" / f"model-seed{self.choice['seed']}"
+
+
+# ------------------------------------------------------------------------------ candidates
+def _candidates(candidates, spec: TaskSpec, params: Mapping[str, Any] | None) -> dict[str, tuple[str, dict]]:
+    """``{label: (method, params)}``; the task file's params go to its own method, ``params`` to every
+    candidate; ``none`` is always added (the fallback)."""
+    if candidates in (None, "auto"):
+        candidates = AUTO_CANDIDATES[spec.task]
+    elif isinstance(candidates, str):
+        candidates = [c.strip() for c in candidates.split(",") if c.strip()]
+    items = candidates.items() if isinstance(candidates, Mapping) else (
+        (c if isinstance(c, str) else c[0], c) for c in candidates)
+    out: dict[str, tuple[str, dict]] = {}
+    for label, c in items:
+        name, own = (c, {}) if isinstance(c, str) else (c[0], dict(c[1] or {}))
+        merged = {**(dict(spec.params) if name == spec.method else {}), **dict(params or {}), **own}
+        out[str(label)] = (name, merged)
+    if not any(name == "none" for name, _ in out.values()):
+        out = {"none": ("none", {**(dict(spec.params) if spec.method == "none" else {}), **dict(params or {})}),
+               **out}
+    return out
+
+
+# ------------------------------------------------------------------------------ the gain interval
+def gain_over(oof_c, oof_none, weights) -> dict[str, float | int]:
+    """The IWCV-predicted accuracy gain of a candidate over ``none``: the difference of their
+    importance-weighted out-of-fold accuracies (Sugiyama et al. 2007), with a 95% Student-t
+    interval over the paired folds (both candidates share the folds).
+
+    Returns:
+        ``{"estimate", "low", "high", "se", "folds"}`` (accuracy points as fractions).
+    """
+    from scipy import stats
+
+    def per_fold(oof) -> np.ndarray:
+        w = np.asarray(weights.weights, dtype=np.float64)[oof.row]
+        return np.array([1.0 - float(np.sum(w[oof.fold == f] * oof.loss[oof.fold == f]) / np.sum(w[oof.fold == f]))
+                         for f in range(oof.folds)])
+
+    def overall(oof) -> float:
+        w = np.asarray(weights.weights, dtype=np.float64)[oof.row]
+        return 1.0 - float(np.sum(w * oof.loss) / np.sum(w))
+
+    d = per_fold(oof_c) - per_fold(oof_none)
+    est = overall(oof_c) - overall(oof_none)
+    k = len(d)
+    se = float(np.std(d, ddof=1) / math.sqrt(k)) if k > 1 else 0.0
+    half = float(stats.t.ppf(0.975, k - 1)) * se if k > 1 else 0.0
+    return {"estimate": est, "low": est - half, "high": est + half, "se": se, "folds": k}
+
+
+# ------------------------------------------------------------------------------ the rule
+def choose(scores: Mapping[str, Mapping[str, float | None]], flagged: Sequence[str] = (),
+           gains: Mapping[str, Mapping[str, float]] | None = None,
+           validators: Sequence[str] = DECISION_VALIDATORS, min_wins: int = MIN_WINS) -> dict[str, Any]:
+    """Apply the documented rule (module docstring) to validator scores.
+
+    Args:
+        scores: ``{label: {validator: score or None}}``, higher is better; must hold ``none``.
+        flagged: labels the prediction guard flags (excluded).
+        gains: ``{label: gain_over(...)}`` (``estimate`` and ``se``); a candidate without one fails
+            the margin test.
+
+    Returns:
+        ``{"chosen", "best", "fallback", "ranks": {label: {validator: rank}}, "mean_rank": {label:
+        float | None}, "wins_over_none": {label: [validators]}, "reason"}``; ``best`` is the
+        winner before the margin test.
+    """
+    from scipy.stats import rankdata
+
+    gains = gains or {}
+    eligible = [c for c in scores if c not in set(flagged)]
+    ranks: dict[str, dict[str, float]] = {c: {} for c in scores}
+    for v in validators:
+        scored = [c for c in eligible if scores[c].get(v) is not None]
+        if not scored:
+            continue
+        r = rankdata([-float(scores[c][v]) for c in scored], method="average")
+        for c, x in zip(scored, r, strict=True):
+            ranks[c][v] = float(x)
+    mean_rank = {c: (float(np.mean(list(ranks[c].values()))) if ranks[c] else None) for c in scores}
+    wins: dict[str, list[str]] = {}
+    for c in scores:
+        if c == "none":
+            continue
+        wins[c] = [v for v in validators if scores[c].get(v) is not None and scores["none"].get(v) is not None
+                   and float(scores[c][v]) > float(scores["none"][v])]
+    ranked = sorted((c for c in eligible if mean_rank[c] is not None),
+                    key=lambda c: (mean_rank[c], -(scores[c].get("iwcv") or -math.inf), c))
+    out: dict[str, Any] = {"ranks": ranks, "mean_rank": mean_rank, "wins_over_none": wins}
+    if not ranked:
+        return {**out, "chosen": "none", "best": None, "fallback": True,
+                "reason": "every candidate is flagged or unscored; falling back to none"}
+    best = ranked[0]
+    if best == "none":
+        return {**out, "chosen": "none", "best": best, "fallback": False, "reason": "none has the best mean rank"}
+    if "none" in flagged:
+        return {**out, "chosen": best, "best": best, "fallback": False,
+                "reason": f"{best} has the best mean rank and none itself is flagged (collapse), so no margin is asked"}
+    both = [v for v in validators if scores[best].get(v) is not None and scores["none"].get(v) is not None]
+    need = min(min_wins, len(both))
+    g = gains.get(best) or {}
+    n_wins = len(wins[best])
+    gain_ok = g.get("estimate") is not None and float(g["estimate"]) > float(g.get("se") or 0.0)
+    if need > 0 and n_wins >= need and gain_ok:
+        return {**out, "chosen": best, "best": best, "fallback": False,
+                "reason": f"{best} has the best mean rank, beats none on {n_wins} of {len(both)} validators and its "
+                          f"IWCV-predicted gain ({100 * g['estimate']:+.2f} points) exceeds one fold standard error "
+                          f"({100 * float(g.get('se') or 0.0):.2f})"}
+    why = []
+    if not (need > 0 and n_wins >= need):
+        why.append(f"it beats none on {n_wins} of {len(both)} validators (needs {need})")
+    if not gain_ok:
+        why.append("its IWCV-predicted gain " + (f"({100 * g['estimate']:+.2f} points) does not exceed one fold "
+                                                  f"standard error ({100 * float(g.get('se') or 0.0):.2f})"
+                                                  if g.get("estimate") is not None else "is unknown"))
+    return {**out, "chosen": "none", "best": best, "fallback": True,
+            "reason": f"{best} has the best mean rank but " + " and ".join(why) + "; falling back to none"}
+
+
+# ------------------------------------------------------------------------------ scoring
+def _score(cands: dict[str, tuple[str, dict]], tt: TransferTask, folds: int, max_rows: int | None):
+    """Fit and score every candidate as :func:`nlpta.validation.validate` does, keeping the
+    out-of-fold losses (for the gain intervals). Returns ``(results, oofs, weights, models)``."""
+    from tqdm.auto import tqdm
+
+    _need_unlabeled(tt, "adapt")
+    for name, params in cands.values():
+        _check_candidate(name, params, "adapt")
+    sw = importance_weights(tt)
+    base = candidate_task(tt)
+    results: dict[str, dict[str, dict]] = {}
+    oofs = {}
+    models: dict[str, Method] = {}
+    for label, (name, params) in tqdm(cands.items(), desc="adapt: candidates", unit="candidate", disable=None,
+                                      leave=False):
+        models[label] = m = _fitted(name, params, base, None, "adapt")
+        oofs[label] = oof = out_of_fold(name, params, tt, folds=folds, validator="adapt")
+        results[label] = {
+            "source_cv": source_cv(name, params, tt, folds=folds, oof=oof),
+            "iwcv": iwcv(name, params, tt, folds=folds, oof=oof, weights=sw),
+            "dev": dev(name, params, tt, folds=folds, oof=oof, weights=sw),
+            "reverse": reverse(name, params, tt, m, max_rows=max_rows),
+            "im": im(name, params, tt, m, max_rows=max_rows),
+        }
+    return results, oofs, sw, models
+
+
+def _flags(res: Mapping[str, dict]) -> tuple[bool, list[str]]:
+    collapsed = any(r.get("collapsed") or (r.get("guard") or {}).get("collapsed") for r in res.values())
+    flags: list[str] = []
+    for r in res.values():
+        for w in [*(r.get("warnings") or []), *((r.get("guard") or {}).get("warnings") or [])]:
+            if w not in flags:
+                flags.append(w)
+    return collapsed, flags
+
+
+def _jsonable(x):
+    if isinstance(x, dict):
+        return {str(k): _jsonable(v) for k, v in x.items()}
+    if isinstance(x, list | tuple):
+        return [_jsonable(v) for v in x]
+    if isinstance(x, np.generic):
+        return x.item()
+    return x
+
+
+# ------------------------------------------------------------------------------ the entry point
+def adapt(task: TaskSpec | str | Path, candidates: str | Sequence | Mapping = "auto", seed: int = 1,
+          out_dir: str | Path | None = None, *, params: Mapping[str, Any] | None = None, folds: int = 5,
+          max_rows: int | None = 2000, oracle: bool = False) -> AdaptResult:
+    """Choose an adaptation method for ``task`` without target labels and run it.
+
+    Loads the task (``seed``), scores the candidates (``"auto"``: :data:`AUTO_CANDIDATES` for the
+    task's kind; a comma-separated string, a list of names or ``(name, params)`` pairs, or
+    ``{label: name | (name, params)}``; ``none`` is always added), applies the rule of the module
+    docstring (:func:`choose`; validators after Musgrave et al. 2021's reality check) and writes
+    ``out_dir`` as one unit (:class:`nlpta.io.RunFolder`): ``choice.json``, ``report.md`` and
+    ``run/`` -- the chosen method's run folder from :func:`nlpta.pipeline.run_task` with its saved
+    model ``run/model-seed<seed>/``.
+
+    Args:
+        params: method parameters given to every candidate (over the task file's, which go to the
+            task file's own method only).
+        oracle: after the choice, run every candidate on the target test rows (they must carry
+            labels) and add ``oracle`` (best candidate, accuracies) and ``regret`` to ``choice.json``.
+
+    Returns:
+        an :class:`AdaptResult`.
+
+    Raises:
+        NlptaError: E920/E921/E922/E924 (``out_dir``, checked before any fit), E606 (the task has no
+            unlabeled target rows), E607 (a candidate that trains on target labels), E301/E3xx (an
+            unknown method or parameter), the task file's E2xx.
+    """
+    spec = load_task(task, known_methods=METHODS) if isinstance(task, str | Path) else task
+    out = Path(out_dir) if out_dir is not None else Path("runs") / f"{spec.name}-adapt"
+    cands = _candidates(candidates, spec, params)
+    run_id = uuid.uuid4().hex
+    t0 = time.perf_counter()
+    with RunFolder(out, run_id) as folder:
+        tt = TransferTask(spec, seed=seed)
+        results, oofs, sw, models = _score(cands, tt, folds, max_rows)
+        flagged = []
+        cand_out: dict[str, dict] = {}
+        for label, res in results.items():
+            collapsed, flags = _flags(res)
+            if collapsed:
+                flagged.append(label)
+            cand_out[label] = {"method": cands[label][0], "params": cands[label][1],
+                               "scores": {v: res[v].get("score") for v in DECISION_VALIDATORS},
+                               "flags": flags, "excluded": collapsed}
+        gains = {label: gain_over(oofs[label], oofs["none"], sw) for label in results if label != "none"}
+        scores = {label: c["scores"] for label, c in cand_out.items()}
+        decision = choose(scores, flagged, gains)
+        for label, c in cand_out.items():
+            c["ranks"] = decision["ranks"][label]
+            c["mean_rank"] = decision["mean_rank"][label]
+            c["predicted_gain_over_none"] = (gains[label] if label != "none" else
+                                             {"estimate": 0.0, "low": 0.0, "high": 0.0, "se": 0.0,
+                                              "folds": oofs["none"].folds})
+            if label != "none":
+                c["wins_over_none"] = decision["wins_over_none"][label]
+        diag = diagnosis(tt, models.get("none") if spec.task == "pos" else None, max_rows=max_rows or 1000)
+        chosen = decision["chosen"]
+        choice: dict[str, Any] = {
+            "task": spec.name, "kind": spec.task, "seed": seed, "chosen": chosen,
+            "chosen_method": cands[chosen][0], "chosen_params": cands[chosen][1],
+            "best_by_rank": decision["best"], "fallback": decision["fallback"], "reason": decision["reason"],
+            "rule": RULE, "validators": list(DECISION_VALIDATORS), "excluded": sorted(flagged),
+            "candidates": cand_out, "weights": sw.summary, "diagnosis": diag, "nlpta": __version__,
+        }
+        name, cparams = cands[chosen]
+        res = run_task(spec, method=name, seeds=[seed], out_dir=folder.work / "run", params=cparams, save_model=True)
+        choice["run"] = {"dir": "run", "model": f"run/model-seed{seed}", "run_id": res.metrics["run_id"],
+                         "warnings": res.metrics.get("warnings", [])}
+        if oracle:
+            choice.update(_oracle(spec, cands, seed, chosen, res.accuracy))
+        choice["seconds"] = time.perf_counter() - t0
+        choice = _jsonable(choice)
+        atomic_write_json(folder.work / "choice.json", choice)
+        atomic_write_text(folder.work / "report.md", render_report(choice))
+        folder.commit({"task": spec.name, "method": f"adapt:{chosen}", "seeds": [seed], "nlpta": __version__,
+                       "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())})
+    return AdaptResult(choice=choice, out_dir=out)
+
+
+def _oracle(spec: TaskSpec, cands: dict[str, tuple[str, dict]], seed: int, chosen: str, chosen_acc: float) -> dict:
+    """After the choice: every candidate's target test accuracy (labels read here only), the best
+    one and the regret of the choice (best accuracy - chosen accuracy)."""
+    acc = {label: (chosen_acc if label == chosen else
+                   run_task(spec, method=name, seeds=[seed], params=p, write=False).accuracy)
+           for label, (name, p) in cands.items()}
+    best = max(sorted(acc), key=lambda k: acc[k])
+    return {"oracle": {"best": best, "accuracy": acc, "note": "computed after the choice from the target test "
+                       "labels; never an input of the choice"}, "regret": acc[best] - acc[chosen]}
+
+
+def _fmt(x) -> str:
+    return "n/a" if x is None else f"{x:.4f}"
+
+
+def render_report(choice: Mapping[str, Any]) -> str:
+    """``report.md`` of an adapt folder: the choice and why, in plain words, then the table."""
+    vals = choice["validators"]
+    lines = [f"# nlpta adapt — {choice['task']} (seed {choice['seed']})", "",
+             f"**Chosen: `{choice['chosen']}`**" + (" (fallback to source only)" if choice["fallback"] else ""), "",
+             choice["reason"] + ".", "",
+             "How the choice is made: " + choice["rule"] + ". No target label was read to make it.", ""]
+    if choice["excluded"]:
+        lines += [f"Excluded by the prediction guard: {', '.join(choice['excluded'])}.", ""]
+    lines += ["| candidate | " + " | ".join(vals) + " | mean rank | predicted gain over none (95% CI) | flags |",
+              "|---" * (len(vals) + 4) + "|"]
+    for label, c in choice["candidates"].items():
+        g = c["predicted_gain_over_none"]
+        gain = "—" if label == "none" else (f"{100 * g['estimate']:+.2f} ({100 * g['low']:+.2f} to "
+                                            f"{100 * g['high']:+.2f})")
+        mr = "excluded" if c["excluded"] else _fmt(c["mean_rank"])
+        lines.append(f"| {label} | " + " | ".join(_fmt(c["scores"].get(v)) for v in vals)
+                     + f" | {mr} | {gain} | {len(c['flags'])} |")
+    lines += ["", "Scores are higher-is-better estimates of target accuracy (im: information maximisation); "
+              "they are evidence, not a target accuracy (Musgrave et al. 2021).", ""]
+    for label, c in choice["candidates"].items():
+        for f in c["flags"]:
+            lines.append(f"- {label}: {f}")
+    sep = (choice.get("diagnosis") or {}).get("domain_separability") or {}
+    if "pad" in sep:
+        lines += ["", f"Domain distance: proxy A-distance {sep['pad']:.2f} (a domain classifier's accuracy "
+                      f"{100 * sep.get('accuracy', float('nan')):.1f}%)."]
+    if "oracle" in choice:
+        o = choice["oracle"]
+        lines += ["", f"Oracle (target test labels, after the choice): best `{o['best']}`; regret of the choice "
+                      f"{100 * choice['regret']:.2f} points."]
+    lines += ["", f"The chosen method's run folder and saved model: `{choice['run']['model']}` "
+                  "(`nlpta.load_model`)."]
+    return "\n".join(lines) + "\n"
