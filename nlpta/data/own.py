@@ -27,13 +27,12 @@ import datasets
 
 from ..errors import Errors, NlptaError
 from .paths import data_root, iter_text_lines
-from .reviews import (
+from .reviews import (  # noqa: F401  (iter_json_objects: the JSON Lines reader of both tasks)
     MAX_FIELD_CHARS,
     _json_constant,
-    _json_object,
     _NotJson,
-    _strict_lines,
     check_label,
+    iter_json_objects,
     parse_rating,
 )
 from .schema import POS_FEATURES, SENTIMENT_FEATURES, UPOS_SET
@@ -138,24 +137,6 @@ def pos_row(rid: str, tokens: list[str], tags: list[str] | None, xpos: list[str]
 
 
 # --------------------------------------------------------------------------- readers
-def iter_json_objects(path: Path) -> Iterator[tuple[int, dict]]:
-    """``(line, object)`` per non-blank line of a JSON Lines file (strict UTF-8, no duplicate keys,
-    no NaN). Raises FormatError (E102) naming the line."""
-    for lineno, line in _strict_lines(path, "JSON Lines (RFC 8259)"):
-        if not line.strip():
-            continue
-        try:
-            obj = json.loads(line, object_pairs_hook=_json_object, parse_constant=_json_constant)
-        except json.JSONDecodeError as e:
-            raise Errors.E102(detail=f"not a JSON object ({e.msg} at column {e.colno})", path=path, line=lineno) from None
-        except (_NotJson, RecursionError) as e:
-            raise Errors.E102(detail=f"not a JSON object ({e or 'nested too deeply'})", path=path, line=lineno) from None
-        if not isinstance(obj, dict):
-            raise Errors.E102(detail=f"expected a JSON object per line, got a {type(obj).__name__}", path=path,
-                              line=lineno)
-        yield lineno, obj
-
-
 def iter_csv_dicts(path: Path, fmt: str) -> Iterator[tuple[int, dict]]:
     """``(line, {column: value})`` per data row of a CSV (RFC 4180, strict) or TSV (no quoting) file
     with a header row. Raises FormatError (E102): a row with another number of fields than the
@@ -254,7 +235,7 @@ def iter_sentiment_records(records: Iterable[tuple[int | None, Mapping]], path, 
 def iter_tagged(path: Path, options: Mapping, domain: str, lang: str) -> Iterator[dict]:
     """POS rows from token-per-line text: ``token<TAB>tag`` (``sep`` option; one column means
     untagged), a blank line between sentences. Raises FormatError/LabelError with the line."""
-    from .conllu import strict_lines
+    from .paths import strict_lines
 
     sep = options.get("sep", "\t")
     tagmap = TagMap(options.get("tagset", "upos"), options.get("tag_map"))
@@ -294,7 +275,7 @@ def iter_tagged(path: Path, options: Mapping, domain: str, lang: str) -> Iterato
 def iter_nltk_text(path: Path, options: Mapping, domain: str, lang: str) -> Iterator[dict]:
     """POS rows from NLTK-style ``word/TAG`` text, one sentence per line (``sep`` option, default
     ``/``; the tag follows the last separator). Raises FormatError/LabelError with the line."""
-    from .conllu import strict_lines
+    from .paths import strict_lines
 
     sep = options.get("sep", "/")
     tagmap = TagMap(options.get("tagset", "upos"), options.get("tag_map"))

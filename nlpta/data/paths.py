@@ -110,7 +110,7 @@ def open_binary(path: str | Path) -> io.BufferedReader:
         magic = fh.read(2)
     if magic == b"\x1f\x8b":
         return io.BufferedReader(_CheckedGzip(p), buffer_size=1 << 16)
-    if p.name.endswith(".gz"):
+    if p.name.lower().endswith(".gz"):
         raise Errors.E102(detail=f"named .gz but not gzip data (starts with {magic!r}, gzip starts with "
                                  "b'\\x1f\\x8b')", path=p)
     return open(p, "rb")
@@ -154,3 +154,26 @@ def read_lines(path: str | Path) -> Iterator[tuple[int, str]]:
     ``\n`` only; decoding as in :func:`iter_text_lines`."""
     for i, line in iter_text_lines(path):
         yield i, line.rstrip("\n").rstrip("\r")
+
+
+def strict_lines(path: str | Path, encoding: str = "utf-8", what: str = "the file") -> Iterator[tuple[int, str]]:
+    """Yield ``(line_number, line)`` (1-based, line ending removed, split on ``\n`` only) of a
+    plain or gzip-compressed file, each line decoded strictly as ``encoding`` (a leading byte-order
+    mark dropped), for formats defined as that encoding (unlike :func:`read_lines`, no fallback).
+
+    Raises:
+        FormatError: [E102] a line that is not valid ``encoding`` (naming the file, line and
+            column), a file named ``.gz`` that is not gzip data, a damaged gzip stream.
+        DataNotFoundError: [E101] the file is missing.
+    """
+    p = find_file(path)
+    with open_binary(p) as fh:
+        for i, raw in enumerate(fh, start=1):
+            try:
+                line = raw.decode(encoding)
+            except UnicodeDecodeError as e:
+                raise Errors.E102(detail=f"byte {raw[e.start]:#04x} at column {e.start + 1} is not valid {encoding} "
+                                         f"({what} is {encoding} text)", path=p, line=i) from None
+            if i == 1 and line.startswith("\ufeff"):
+                line = line[1:]
+            yield i, line.rstrip("\n").rstrip("\r")

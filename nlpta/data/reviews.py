@@ -30,7 +30,7 @@ from pathlib import Path
 from xml.parsers import expat
 
 from ..errors import Errors
-from .paths import find_file, iter_text_lines, open_binary, read_lines
+from .paths import find_file, iter_text_lines, open_binary, read_lines, strict_lines
 
 log = logging.getLogger(__name__)
 
@@ -57,39 +57,22 @@ _COUNT = re.compile(r"[0-9]+")
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
-def _find(path: str | Path) -> Path:
-    """:func:`~nlpta.data.paths.find_file`, and a file named ``.gz`` must start like gzip data.
-
-    Raises:
-        DataNotFoundError: no such file; FormatError: a ``.gz`` name over data that is not gzip.
-    """
-    p = find_file(path)
-    if p.name.lower().endswith(".gz"):
-        with open(p, "rb") as fh:
-            magic = fh.read(2)
-        if magic != b"\x1f\x8b":
-            raise Errors.E102(detail=f"named .gz but not gzip data (starts with {magic!r}, expected b'\\x1f\\x8b'); "
-                              "a damaged download? fetch or compress it again", path=p)
-    return p
-
-
-def _strict_lines(path: Path, what: str) -> Iterator[tuple[int, str]]:
-    """Yield ``(line_number, line)`` without the line ending, decoded as strict UTF-8 (a leading
-    byte-order mark dropped); splits on ``\\n`` only.
-
-    Raises:
-        FormatError: a line that is not UTF-8 (with its line and column).
-    """
-    with open_binary(path) as fh:
-        for i, raw in enumerate(fh, start=1):
-            try:
-                line = raw.decode("utf-8")
-            except UnicodeDecodeError as e:
-                raise Errors.E102(detail=f"not valid UTF-8 (byte {raw[e.start:e.start + 1]!r} at column {e.start + 1}); "
-                                  f"{what} is UTF-8", path=path, line=i) from None
-            if i == 1 and line.startswith("\ufeff"):
-                line = line[1:]
-            yield i, line.rstrip("\n").rstrip("\r")
+def iter_json_objects(path: Path) -> Iterator[tuple[int, dict]]:
+    """``(line, object)`` per non-blank line of a JSON Lines file (strict UTF-8, no duplicate keys,
+    no NaN). Raises FormatError (E102) naming the line."""
+    for lineno, line in strict_lines(path, what="JSON Lines (RFC 8259)"):
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line, object_pairs_hook=_json_object, parse_constant=_json_constant)
+        except json.JSONDecodeError as e:
+            raise Errors.E102(detail=f"not a JSON object ({e.msg} at column {e.colno})", path=path, line=lineno) from None
+        except (_NotJson, RecursionError) as e:
+            raise Errors.E102(detail=f"not a JSON object ({e or 'nested too deeply'})", path=path, line=lineno) from None
+        if not isinstance(obj, dict):
+            raise Errors.E102(detail=f"expected a JSON object per line, got a {type(obj).__name__}", path=path,
+                              line=lineno)
+        yield lineno, obj
 
 
 def parse_rating(value: str, path: Path | None = None, line: int | None = None, where: str = "") -> float:
@@ -177,7 +160,7 @@ def iter_blitzer_raw(
             5, a ``<reviews>`` wrapper that is not closed (a truncated file) or anything after it,
             a line that is not UTF-8.
     """
-    path = _find(path)
+    path = find_file(path)
     if label is not None:
         label = check_label(label, path=path)
     elif (named := _label_from_name(path)) is not None:
@@ -192,7 +175,7 @@ def iter_blitzer_raw(
     wrapper = 0  # line of <reviews>, if the file has one
     closed = 0  # line of </reviews>
     lineno = 0
-    for lineno, raw in _strict_lines(path, "a Blitzer review file"):
+    for lineno, raw in strict_lines(path, what="a Blitzer review file"):
         line = raw.strip()
         if field is not None:
             if line == f"</{field}>":
@@ -341,8 +324,8 @@ def iter_blitzer_processed(path: str | Path, domain: str = "", lang: str = "en")
             ``#label#`` item or two of them, a line that is not UTF-8.
         LabelError: a ``#label#`` other than ``positive`` / ``negative``.
     """
-    path = _find(path)
-    for lineno, line in _strict_lines(path, "a processed_acl file"):
+    path = find_file(path)
+    for lineno, line in strict_lines(path, what="a processed_acl file"):
         if not line.strip():
             continue
         items = line.split()
@@ -402,7 +385,7 @@ def iter_webis(path: str | Path, domain: str = "", lang: str = "", with_summary:
             ``<rating>`` or ``<text>``, with a field twice or inside another item, a rating that is
             not a number from 1 to 5, entity declarations or an external DTD.
     """
-    path = _find(path)
+    path = find_file(path)
     parser = expat.ParserCreate()
     state: dict = {"depth": 0, "item": None, "item_line": 0, "field": None, "buf": [], "n": 0, "root": None}
     done: list[tuple[int, int, dict[str, str]]] = []  # (item number, line, fields)
@@ -510,7 +493,7 @@ def iter_fdu_task(path: str | Path, domain: str = "", lang: str = "en", labeled:
     Raises:
         FormatError: a labeled line without a tab. LabelError: a label other than 0 or 1.
     """
-    path = _find(path)
+    path = find_file(path)
     if labeled is None:
         labeled = ".unlabel" not in path.name
     split = path.name.split(".task.")[-1].split(".")[0] if ".task." in path.name else path.stem
@@ -551,7 +534,7 @@ def iter_lines(
     Raises:
         LabelError / ParameterError: ``label`` is not 0, 1 or -1.
     """
-    path = _find(path)
+    path = find_file(path)
     label = check_label(label, path=path)
     seen: set[str] = set()
     dup = 0
@@ -647,7 +630,7 @@ def iter_table(
         LabelError: a label value not in ``label_map`` (the message lists the allowed ones).
         ParameterError: ``label_map`` values other than 0, 1, -1, None.
     """
-    path = _find(path)
+    path = find_file(path)
     name = path.name.lower().removesuffix(".gz")
     if fmt is None:
         fmt = "jsonl" if name.endswith((".jsonl", ".json")) else "tsv" if name.endswith(".tsv") else "csv"
@@ -679,20 +662,7 @@ def iter_table(
         }
 
     if fmt == "jsonl":
-        for lineno, line in _strict_lines(path, "JSON Lines (RFC 8259)"):
-            if not line.strip():
-                continue
-            try:
-                obj = json.loads(line, object_pairs_hook=_json_object, parse_constant=_json_constant)
-            except json.JSONDecodeError as e:
-                raise Errors.E102(detail=f"not a JSON object ({e.msg} at column {e.colno})", path=path,
-                                  line=lineno) from None
-            except (_NotJson, RecursionError) as e:
-                raise Errors.E102(detail=f"not a JSON object ({e or 'nested too deeply'})", path=path,
-                                  line=lineno) from None
-            if not isinstance(obj, dict):
-                raise Errors.E102(detail=f"expected a JSON object per line, got a {type(obj).__name__}",
-                                  path=path, line=lineno)
+        for lineno, obj in iter_json_objects(path):
             for col in (text_column, label_column):
                 if col is not None and col not in obj:
                     raise Errors.E102(detail=f"no key {col!r}; keys are {sorted(obj)}", path=path, line=lineno)

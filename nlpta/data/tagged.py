@@ -22,8 +22,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from ..errors import Errors
-from .conllu import strict_lines
-from .paths import open_binary
+from .paths import open_binary, strict_lines
 
 UNIVERSAL12_TO_UPOS = {
     "NOUN": "NOUN", "VERB": "VERB", "ADJ": "ADJ", "ADV": "ADV", "PRON": "PRON", "DET": "DET",
