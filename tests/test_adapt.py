@@ -8,7 +8,7 @@ import json
 import pytest
 
 from nlpta import load_model
-from nlpta.adapt import DECISION_VALIDATORS, choose
+from nlpta.adaptation import DECISION_VALIDATORS, choose
 from nlpta.cli import main
 
 S = DECISION_VALIDATORS

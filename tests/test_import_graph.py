@@ -41,9 +41,10 @@ ALLOWED: dict[str, set[str]] = {
     "validation": BASE | {"data", "models", "tasks", "evaluators", "methods"} | FAMILIES,
     "pipeline": BASE | {"data", "models", "tasks", "evaluators", "methods", "validation"} | FAMILIES,
     "spacy": BASE | {"data", "models", "tasks", "methods"},
-    "adapt": BASE | {"data", "models", "tasks", "evaluators", "methods", "validation", "pipeline"} | FAMILIES,
-    "bench": BASE | {"data", "models", "tasks", "evaluators", "methods", "validation", "pipeline"} | FAMILIES,
-    "cli": BASE | {"data", "models", "tasks", "evaluators", "methods", "validation", "pipeline", "adapt", "bench",
+    "adaptation": BASE | {"data", "models", "tasks", "evaluators", "methods", "validation", "pipeline"} | FAMILIES,
+    "bench": BASE | {"data", "models", "tasks", "evaluators", "methods", "validation", "pipeline", "adaptation"}
+             | FAMILIES,
+    "cli": BASE | {"data", "models", "tasks", "evaluators", "methods", "validation", "pipeline", "adaptation", "bench",
                    "spacy"} | FAMILIES,
     "__main__": {"cli"},
 }

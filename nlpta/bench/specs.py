@@ -73,3 +73,17 @@ def webis(lang: str, domain: str, unlabeled: bool = True) -> TaskSpec:
                     source=DataSpec(f"webis:en/{domain}", split="train"),
                     target=DataSpec(f"webis:{lang}/{domain}", split="test"),
                     unlabeled=DataSpec(f"webis:{lang}/{domain}", split="train", labeled=False) if unlabeled else None)
+
+
+FDU_PAIRS = (("apparel", "baby"), ("baby", "toys_games"), ("camera_photo", "software"), ("software", "electronics"),
+             ("health_personal_care", "sports_outdoors"), ("sports_outdoors", "apparel"), ("imdb", "MR"),
+             ("MR", "video"), ("magazines", "music"), ("music", "dvd"))
+
+
+def fdu(source: str, target: str, unlabeled: bool = True) -> TaskSpec:
+    """FDU-MTL ``source`` train → ``target`` test (per domain ~1,600 / 400), the target's
+    ``unlabel`` file as unlabeled rows."""
+    return TaskSpec(name=f"fdu {source}->{target}", task="sentiment",
+                    source=DataSpec(f"fdu:{source}", split="train"),
+                    target=DataSpec(f"fdu:{target}", split="test"),
+                    unlabeled=DataSpec(f"fdu:{target}", split="unlabeled", labeled=False) if unlabeled else None)

@@ -19,7 +19,7 @@ def cmd_adapt(a: argparse.Namespace) -> int:
     cands = a.candidates.strip()
     if not cands or (cands != "auto" and not [c for c in cands.split(",") if c.strip()]):
         raise Errors.E912(option="--candidates", given=a.candidates, expected="auto or comma-separated method names")
-    from ..adapt import adapt
+    from ..adaptation import adapt
 
     res = adapt(a.task, candidates=cands, seed=a.seed, out_dir=a.out, params=params, folds=a.folds,
                 oracle=a.oracle)

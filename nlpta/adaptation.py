@@ -28,8 +28,10 @@ every candidate: same rows, same seed). ``--oracle`` (a benchmark whose target t
 labels) adds, *after* the choice, each candidate's target test accuracy, the best one and the
 regret of the choice -- never an input of the choice.
 
-Out of scope here: neural candidates on a GPU budget (``lora`` & co. can be named explicitly, but
-``auto`` lists CPU methods only).
+``auto`` candidates depend on the budget: ``cpu`` lists the classical methods of
+:data:`AUTO_CANDIDATES`; ``gpu`` adds the LoRA candidates of :data:`GPU_CANDIDATES` (each is fitted
+``folds + 2`` times, which is practical on a GPU only); ``auto`` is ``gpu`` where
+``torch.cuda.is_available()`` and ``cpu`` otherwise. Any method can also be named explicitly.
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ from typing import Any
 import numpy as np
 
 from . import __version__
+from .errors import Errors
 from .io import RunFolder, atomic_write_json, atomic_write_text
 from .methods import METHODS, Method
 from .pipeline import run_task
@@ -60,14 +63,17 @@ from .validation import (
     reverse,
     source_cv,
 )
-from .validation.validators import _check_candidate, _fitted, _need_unlabeled
+from .validation.validators import _check_candidate, _fitted, _need_unlabeled, _target_sample
 
-__all__ = ["AUTO_CANDIDATES", "DECISION_VALIDATORS", "MIN_WINS", "AdaptResult", "adapt", "choose", "gain_over"]
+__all__ = ["AUTO_CANDIDATES", "BUDGETS", "DECISION_VALIDATORS", "EXTRA_VALIDATORS", "GPU_CANDIDATES", "MIN_WINS",
+           "AdaptResult", "adapt", "auto_candidates", "choose", "gain_over", "resolve_budget", "score_candidates"]
 
 AUTO_CANDIDATES: dict[str, tuple[str, ...]] = {
     "sentiment": ("none", "reweight-clf", "scl-mi", "self-train", "label-shift"),
     "pos": ("none", "reweight-clf", "self-train"),
 }
+GPU_CANDIDATES: dict[str, tuple[str, ...]] = {"sentiment": ("lora", "lora-dapt"), "pos": ("lora",)}
+BUDGETS = ("auto", "cpu", "gpu")
 DECISION_VALIDATORS: tuple[str, ...] = ("source_cv", "iwcv", "dev", "reverse", "im")
 MIN_WINS = 3  # validators on which the winner must beat `none`
 RULE = ("exclude candidates the prediction guard flags (collapse); rank the rest on each of "
@@ -95,11 +101,36 @@ class AdaptResult:
 
 
 # ------------------------------------------------------------------------------ candidates
-def _candidates(candidates, spec: TaskSpec, params: Mapping[str, Any] | None) -> dict[str, tuple[str, dict]]:
+def resolve_budget(budget: str) -> str:
+    """``"cpu"`` or ``"gpu"``: ``auto`` is ``gpu`` where CUDA is available.
+
+    Raises:
+        NlptaError: E912 (not one of :data:`BUDGETS`).
+    """
+    if budget not in BUDGETS:
+        raise Errors.E912(option="budget", given=budget, expected=" or ".join(BUDGETS))
+    if budget != "auto":
+        return budget
+    try:
+        import torch
+
+        return "gpu" if torch.cuda.is_available() else "cpu"
+    except ImportError:  # pragma: no cover - torch is a dependency
+        return "cpu"
+
+
+def auto_candidates(kind: str, budget: str = "auto") -> tuple[str, ...]:
+    """The ``auto`` candidates for a task kind (``sentiment`` / ``pos``) and a budget."""
+    extra = GPU_CANDIDATES.get(kind, ()) if resolve_budget(budget) == "gpu" else ()
+    return (*AUTO_CANDIDATES[kind], *extra)
+
+
+def _candidates(candidates, spec: TaskSpec, params: Mapping[str, Any] | None,
+                budget: str = "auto") -> dict[str, tuple[str, dict]]:
     """``{label: (method, params)}``; the task file's params go to its own method, ``params`` to every
     candidate; ``none`` is always added (the fallback)."""
     if candidates in (None, "auto"):
-        candidates = AUTO_CANDIDATES[spec.task]
+        candidates = auto_candidates(spec.task, budget)
     elif isinstance(candidates, str):
         candidates = [c.strip() for c in candidates.split(",") if c.strip()]
     items = candidates.items() if isinstance(candidates, Mapping) else (
@@ -213,10 +244,27 @@ def choose(scores: Mapping[str, Mapping[str, float | None]], flagged: Sequence[s
 
 
 # ------------------------------------------------------------------------------ scoring
-def _score(cands: dict[str, tuple[str, dict]], tt: TransferTask, folds: int, max_rows: int | None):
+EXTRA_VALIDATORS: tuple[str, ...] = ("entropy", "snd", "agreement")  # scored on request, not in the rule
+
+
+def score_candidates(cands: Mapping[str, tuple[str, Mapping[str, Any]]], tt: TransferTask, *, folds: int = 5,
+                     max_rows: int | None = 2000, extra: Sequence[str] = ()):
     """Fit and score every candidate as :func:`nlpta.validation.validate` does, keeping the
-    out-of-fold losses (for the gain intervals). Returns ``(results, oofs, weights, models)``."""
+    out-of-fold losses (for the gain intervals) and the fitted models.
+
+    Args:
+        cands: ``{label: (method, params)}``.
+        extra: validators of :data:`EXTRA_VALIDATORS` to score too (benchmarks of the validators).
+
+    Returns:
+        ``(results, oofs, weights, models)``: ``results[label][validator]`` is the validator's
+        result dict, ``oofs[label]`` its :class:`~nlpta.validation.OutOfFold`, ``weights`` the
+        task's :class:`~nlpta.validation.SourceWeights`, ``models[label]`` the method fitted on
+        :func:`~nlpta.validation.candidate_task` (never on a target label).
+    """
     from tqdm.auto import tqdm
+
+    from .validation import agreement, entropy, snd
 
     _need_unlabeled(tt, "adapt")
     for name, params in cands.values():
@@ -237,6 +285,18 @@ def _score(cands: dict[str, tuple[str, dict]], tt: TransferTask, folds: int, max
             "reverse": reverse(name, params, tt, m, max_rows=max_rows),
             "im": im(name, params, tt, m, max_rows=max_rows),
         }
+        if "entropy" in extra:
+            results[label]["entropy"] = entropy(name, params, tt, m, max_rows=max_rows)
+        if "snd" in extra:
+            results[label]["snd"] = snd(name, params, tt, m, max_rows=max_rows)
+    if "agreement" in extra:
+        tgt = _target_sample(tt, "adapt", max_rows)
+        preds = {label: m.predict(tgt) for label, m in models.items()}
+        for label, (name, params) in cands.items():
+            others = {k: p for k, p in preds.items() if k != label}
+            results[label]["agreement"] = (
+                agreement(name, params, tt, models[label], others=others, max_rows=max_rows) if others
+                else {"validator": "agreement", "score": None, "applicable": False, "reason": "a single candidate"})
     return results, oofs, sw, models
 
 
@@ -263,7 +323,7 @@ def _jsonable(x):
 # ------------------------------------------------------------------------------ the entry point
 def adapt(task: TaskSpec | str | Path, candidates: str | Sequence | Mapping = "auto", seed: int = 1,
           out_dir: str | Path | None = None, *, params: Mapping[str, Any] | None = None, folds: int = 5,
-          max_rows: int | None = 2000, oracle: bool = False) -> AdaptResult:
+          max_rows: int | None = 2000, oracle: bool = False, budget: str = "auto") -> AdaptResult:
     """Choose an adaptation method for ``task`` without target labels and run it.
 
     Loads the task (``seed``), scores the candidates (``"auto"``: :data:`AUTO_CANDIDATES` for the
@@ -279,6 +339,8 @@ def adapt(task: TaskSpec | str | Path, candidates: str | Sequence | Mapping = "a
             task file's own method only).
         oracle: after the choice, run every candidate on the target test rows (they must carry
             labels) and add ``oracle`` (best candidate, accuracies) and ``regret`` to ``choice.json``.
+        budget: ``cpu``, ``gpu`` or ``auto`` (``gpu`` where CUDA is available): which methods
+            ``candidates="auto"`` lists (:func:`auto_candidates`).
 
     Returns:
         an :class:`AdaptResult`.
@@ -290,12 +352,12 @@ def adapt(task: TaskSpec | str | Path, candidates: str | Sequence | Mapping = "a
     """
     spec = load_task(task, known_methods=METHODS) if isinstance(task, str | Path) else task
     out = Path(out_dir) if out_dir is not None else Path("runs") / f"{spec.name}-adapt"
-    cands = _candidates(candidates, spec, params)
+    cands = _candidates(candidates, spec, params, budget)
     run_id = uuid.uuid4().hex
     t0 = time.perf_counter()
     with RunFolder(out, run_id) as folder:
         tt = TransferTask(spec, seed=seed)
-        results, oofs, sw, models = _score(cands, tt, folds, max_rows)
+        results, oofs, sw, models = score_candidates(cands, tt, folds=folds, max_rows=max_rows)
         flagged = []
         cand_out: dict[str, dict] = {}
         for label, res in results.items():
@@ -322,7 +384,8 @@ def adapt(task: TaskSpec | str | Path, candidates: str | Sequence | Mapping = "a
             "task": spec.name, "kind": spec.task, "seed": seed, "chosen": chosen,
             "chosen_method": cands[chosen][0], "chosen_params": cands[chosen][1],
             "best_by_rank": decision["best"], "fallback": decision["fallback"], "reason": decision["reason"],
-            "rule": RULE, "validators": list(DECISION_VALIDATORS), "excluded": sorted(flagged),
+            "budget": resolve_budget(budget), "rule": RULE, "validators": list(DECISION_VALIDATORS),
+            "excluded": sorted(flagged),
             "candidates": cand_out, "weights": sw.summary, "diagnosis": diag, "nlpta": __version__,
         }
         name, cparams = cands[chosen]

@@ -1,0 +1,153 @@
+"""Does choosing without target labels work? One measurement per (pair, seed) scores every
+candidate with every validator -- the way :func:`nlpta.adapt` does, on the same folds and
+importance weights -- and, *after* that, reads the target test labels to get each candidate's
+accuracy. The choices (each validator alone, and the ``adapt`` rule) are made from the stored
+scores when the table is rendered, so changing the rule does not recompute a fit.
+
+The candidates are fitted on :func:`nlpta.validation.candidate_task` (labeled source, unlabeled
+target rows; never a target label); the accuracy of a candidate is that same fitted model's on the
+target test rows (:func:`nlpta.evaluators.evaluate_predictions`).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from .stats import mean_over, paired
+
+RULE = "adapt"
+
+
+def measure_choice(task: Mapping[str, Any], candidates: Mapping[str, Sequence], seed: int, folds: int = 3,
+                   max_rows: int = 2000) -> dict:
+    """Score the ``candidates`` (``{label: [method, params]}``, holding ``none``) on ``task`` (a
+    :meth:`~nlpta.tasks.TaskSpec.to_dict`) for ``seed`` with every validator of
+    :data:`nlpta.adaptation.DECISION_VALIDATORS` and :data:`~nlpta.adaptation.EXTRA_VALIDATORS`,
+    then measure each fitted candidate on the labeled target test rows.
+
+    Returns:
+        ``{"candidates": {label: {"scores": {validator: float | None}, "collapsed": bool,
+        "flags": [...], "gain": gain_over(...) | None, "accuracy": float, "n": int}}, "weights":
+        summary, "seconds": float}``.
+    """
+    from nlpta.adaptation import (
+        DECISION_VALIDATORS,
+        EXTRA_VALIDATORS,
+        _flags,
+        gain_over,
+        score_candidates,
+    )
+    from nlpta.evaluators import evaluate_predictions
+    from nlpta.tasks import TransferTask, parse_task
+
+    t0 = time.perf_counter()
+    spec = parse_task(dict(task))
+    tt = TransferTask(spec, seed=seed)
+    cands = {str(k): (v[0], dict(v[1] or {})) for k, v in candidates.items()}
+    results, oofs, sw, models = score_candidates(cands, tt, folds=folds, max_rows=max_rows,
+                                                 extra=EXTRA_VALIDATORS)
+    out: dict[str, dict] = {}
+    for label, res in results.items():
+        collapsed, flags = _flags({v: res[v] for v in DECISION_VALIDATORS})
+        ev = evaluate_predictions(tt.target, models[label].predict(tt.target), seed=seed)
+        out[label] = {"scores": {v: r.get("score") for v, r in res.items()}, "collapsed": bool(collapsed),
+                      "flags": flags, "accuracy": float(ev["accuracy"]), "n": int(ev["n"]),
+                      "gain": gain_over(oofs[label], oofs["none"], sw) if label != "none" else None}
+    return {"candidates": out, "weights": sw.summary, "seconds": time.perf_counter() - t0}
+
+
+# ------------------------------------------------------------------------------ choices
+def choose_by(unit: Mapping[str, Any], how: str) -> str:
+    """The candidate a unit's stored scores choose: ``how`` = a validator name (the highest score
+    among the candidates the guard does not flag; ties: the first in order; ``none`` where no
+    candidate has a score) or ``"adapt"`` (:func:`nlpta.adaptation.choose`, the full rule)."""
+    from nlpta.adaptation import choose
+
+    c = unit["candidates"]
+    flagged = [k for k, v in c.items() if v["collapsed"]]
+    if how == RULE:
+        from nlpta.adaptation import DECISION_VALIDATORS
+
+        scores = {k: {v: c[k]["scores"].get(v) for v in DECISION_VALIDATORS} for k in c}
+        gains = {k: v["gain"] for k, v in c.items() if v.get("gain")}
+        return choose(scores, flagged, gains)["chosen"]
+    scored = [(k, v["scores"].get(how)) for k, v in c.items() if k not in flagged and v["scores"].get(how) is not None]
+    if not scored:
+        return "none"
+    best = max(s for _, s in scored)
+    return next(k for k, s in scored if s == best)
+
+
+def spearman(unit: Mapping[str, Any], validator: str) -> float | None:
+    """Spearman's rank correlation, across a unit's candidates, of a validator's score with the
+    candidate's target accuracy (``None`` with fewer than 3 scored candidates or a constant side)."""
+    from scipy.stats import spearmanr
+
+    pts = [(v["scores"].get(validator), v["accuracy"]) for v in unit["candidates"].values()]
+    pts = [(s, a) for s, a in pts if s is not None and not (isinstance(s, float) and math.isnan(s))]
+    if len(pts) < 3 or len({s for s, _ in pts}) < 2 or len({a for _, a in pts}) < 2:
+        return None
+    rho = spearmanr([s for s, _ in pts], [a for _, a in pts]).statistic
+    return None if rho is None or math.isnan(rho) else float(rho)
+
+
+def summarize(units: Mapping[str, Mapping[int, Mapping[str, Any]]], how: str) -> dict:
+    """The choice ``how`` over ``units`` (``{pair: {seed: measure_choice result}}``).
+
+    Returns:
+        ``{"pairs": {pair: {"chosen": {seed: label}, "chosen_acc", "none", "oracle": {seed: acc},
+        "diff": paired(none, chosen), "below": bool}}, "chosen_acc", "none", "oracle": {seed:
+        mean over pairs}, "regret": mean points, "captured": share of the oracle's gain over none
+        (None when the oracle gains nothing), "n_below": pairs where the chosen method is below
+        none beyond the 95% interval of the paired seeds, "worst": the lowest pair mean of chosen -
+        none, "picked": {label: times chosen}}``.
+    """
+    pairs: dict[str, dict] = {}
+    picked: dict[str, int] = {}
+    for pair, by_seed in units.items():
+        chosen = {int(s): choose_by(u, how) for s, u in by_seed.items()}
+        for lab in chosen.values():
+            picked[lab] = picked.get(lab, 0) + 1
+        acc = {s: by_seed[s]["candidates"][lab]["accuracy"] for s, lab in chosen.items()}
+        none = {int(s): u["candidates"]["none"]["accuracy"] for s, u in by_seed.items()}
+        oracle = {int(s): max(v["accuracy"] for v in u["candidates"].values()) for s, u in by_seed.items()}
+        d = paired(none, acc)
+        pairs[pair] = {"chosen": chosen, "chosen_acc": acc, "none": none, "oracle": oracle, "diff": d,
+                       "below": bool(d is not None and d["n"] > 1 and d["high"] < 0),
+                       "mean_diff": float(np.mean([acc[s] - none[s] for s in acc]))}
+    chosen_acc = mean_over([p["chosen_acc"] for p in pairs.values()])
+    none = mean_over([p["none"] for p in pairs.values()])
+    oracle = mean_over([p["oracle"] for p in pairs.values()])
+    gain_oracle = float(np.mean(list(oracle.values())) - np.mean(list(none.values()))) if none else 0.0
+    gain_chosen = float(np.mean(list(chosen_acc.values())) - np.mean(list(none.values()))) if none else 0.0
+    return {"pairs": pairs, "chosen_acc": chosen_acc, "none": none, "oracle": oracle,
+            "regret": float(np.mean(list(oracle.values())) - np.mean(list(chosen_acc.values()))) if oracle else None,
+            "captured": gain_chosen / gain_oracle if gain_oracle > 1e-9 else None,
+            "gain": gain_chosen, "oracle_gain": gain_oracle,
+            "n_below": sum(p["below"] for p in pairs.values()),
+            "worst": min((p["mean_diff"] for p in pairs.values()), default=None), "picked": picked}
+
+
+def correlations(units: Mapping[str, Mapping[int, Mapping[str, Any]]], validator: str) -> dict:
+    """Spearman's ρ of ``validator`` with target accuracy across candidates: ``{"mean", "low",
+    "high", "n"}`` over the (pair, seed) units that have one (95% t interval), and ``"positive"``:
+    the share of units where ρ > 0."""
+    from nlpta.evaluators import mean_ci
+
+    rhos = [r for by_seed in units.values() for u in by_seed.values() if (r := spearman(u, validator)) is not None]
+    if not rhos:
+        return {"n": 0}
+    out = dict(mean_ci(rhos))
+    out["positive"] = float(np.mean([r > 0 for r in rhos]))
+    return out
+
+
+def candidate_accuracy(units: Mapping[str, Mapping[int, Mapping[str, Any]]], label: str) -> dict[str, dict[int, float]]:
+    """``{pair: {seed: accuracy}}`` of one candidate (the correction methods' table)."""
+    return {pair: {int(s): u["candidates"][label]["accuracy"] for s, u in by_seed.items() if label in u["candidates"]}
+            for pair, by_seed in units.items()}

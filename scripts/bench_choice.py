@@ -1,0 +1,157 @@
+"""Does choosing without target labels work? Each validator alone, and the ``nlpta adapt`` rule,
+against ``none`` and the oracle (the best candidate by target test accuracy), on the 12 Blitzer
+pairs, 10 FDU-MTL pairs and EWT genre pairs (POS).
+
+    python scripts/bench_choice.py                       # these sections, then BENCHMARKS.md
+    python scripts/bench_choice.py --only choice-blitzer --no-assemble
+    python scripts/bench_choice.py --only choice-one --seeds 1   # one pair: a quick check
+
+One cached measurement per (pair, seed) (:func:`nlpta.bench.choice.measure_choice`): every
+``auto`` candidate scored by every validator, then its target test accuracy. The choices are made
+from the stored scores when the tables are rendered.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import numpy as np  # noqa: E402
+
+from nlpta.adaptation import AUTO_CANDIDATES, DECISION_VALIDATORS, EXTRA_VALIDATORS  # noqa: E402
+from nlpta.bench import Section, main, provenance_line  # noqa: E402
+from nlpta.bench.choice import RULE, candidate_accuracy, correlations, measure_choice, summarize  # noqa: E402
+from nlpta.bench.specs import BLITZER_PAIRS, FDU_PAIRS, blitzer, ewt, fdu  # noqa: E402
+from nlpta.bench.stats import fmt_ci, fmt_paired, mean_over  # noqa: E402
+
+SCRIPT = "scripts/bench_choice.py"
+PREFIX = "choice-"
+FOLDS, MAX_ROWS = 3, 2000
+POS_LIMIT, POS_MAX_ITER = 2000, 100
+POS_PAIRS = (("email", "reviews"), ("answers", "reviews"), ("email", "weblog"))
+VALIDATORS = (*DECISION_VALIDATORS, *EXTRA_VALIDATORS)
+
+
+def _cands(kind: str, params: dict | None = None) -> dict:
+    return {c: [c, dict(params or {})] for c in AUTO_CANDIDATES[kind]}
+
+
+def _units(bench, seeds, tasks: dict, kind: str, params: dict | None = None) -> dict:
+    return {pair: {s: bench.measure(measure_choice, seed=s, task=spec.to_dict(), candidates=_cands(kind, params),
+                                    folds=FOLDS, max_rows=MAX_ROWS) for s in seeds}
+            for pair, spec in tasks.items()}
+
+
+def compute_blitzer(bench, seeds) -> dict:
+    return {"units": _units(bench, seeds, {f"{s}->{t}": blitzer(s, t, unlabeled=True) for s, t in BLITZER_PAIRS},
+                            "sentiment")}
+
+
+def compute_one(bench, seeds) -> dict:
+    return {"units": _units(bench, seeds, {"books->kitchen": blitzer("books", "kitchen", unlabeled=True)}, "sentiment")}
+
+
+def compute_fdu(bench, seeds) -> dict:
+    return {"units": _units(bench, seeds, {f"{s}->{t}": fdu(s, t) for s, t in FDU_PAIRS}, "sentiment")}
+
+
+def compute_pos(bench, seeds) -> dict:
+    tasks = {f"{s}->{t}": ewt(s, t, source_limit=POS_LIMIT, unlabeled=True) for s, t in POS_PAIRS}
+    return {"units": _units(bench, seeds, tasks, "pos", {"max_iter": POS_MAX_ITER})}
+
+
+def _pct(x) -> str:
+    return "—" if x is None else f"{100 * x:.0f}%"
+
+
+def render(title: str, what: str):
+    def _render(r: dict) -> str:
+        units = {p: {int(s): u for s, u in by.items()} for p, by in r["units"].items()}
+        kind_cands = list(next(iter(next(iter(units.values())).values()))["candidates"])
+        n_pairs = len(units)
+        lines = [title, "", what + f" Candidates: {', '.join(f'`{c}`' for c in kind_cands)} (`auto` on a CPU budget), "
+                 f"each fitted on the labeled source and the unlabeled target rows only; validators on {FOLDS} "
+                 f"source folds and up to {MAX_ROWS:,} target rows. A validator alone chooses the candidate with "
+                 "its best score among those the prediction guard does not flag; `adapt` is the rule of "
+                 "`nlpta adapt` (mean rank over source_cv, iwcv, dev, reverse and im, kept only with a margin over "
+                 "`none`, else `none`). The oracle is the best candidate by target test accuracy, per seed. "
+                 "Accuracies are 100 × the average over the pairs, mean ± 95% CI over seeds; *regret* = oracle − "
+                 "chosen; *captured* = the chosen's gain over `none` as a share of the oracle's; *below none* = "
+                 "pairs where the chosen method is below `none` beyond the 95% interval of the paired seeds; "
+                 "*worst* = the lowest pair mean of chosen − `none` (points); ρ = Spearman's rank correlation of "
+                 "the validator's score with the candidates' target accuracy, mean ± 95% CI over (pair, seed) "
+                 "units, and the share of units where it is positive.", "",
+                 "| chooser | accuracy | regret | gain over none | captured | below none | worst | ρ with target "
+                 "accuracy | ρ > 0 | chosen (times) |", "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
+        summ = {}
+        for how in (*VALIDATORS, RULE):
+            s = summ[how] = summarize(units, how)
+            rho = correlations(units, how) if how != RULE else {"n": 0}
+            rho_txt = (f"{rho['mean']:+.2f} ({rho['low']:+.2f} to {rho['high']:+.2f})" if rho.get("n", 0) > 1 else "—")
+            picks = ", ".join(f"{k} {v}" for k, v in sorted(s["picked"].items(), key=lambda x: -x[1]))
+            name = f"**`{how}` rule**" if how == RULE else f"`{how}`"
+            lines.append(f"| {name} | {fmt_ci(s['chosen_acc'])} | {100 * s['regret']:.2f} | {100 * s['gain']:+.2f} | "
+                         f"{_pct(s['captured'])} | {s['n_below']} of {n_pairs} | {100 * s['worst']:+.1f} | {rho_txt} | "
+                         f"{_pct(rho.get('positive'))} | {picks} |")
+        s = summ[RULE]
+        lines.append(f"| `none` | {fmt_ci(s['none'])} | {100 * (np.mean(list(s['oracle'].values())) - np.mean(list(s['none'].values()))):.2f} "
+                     "| +0.00 | 0% | — | — | — | — | — |")
+        lines.append(f"| oracle | {fmt_ci(s['oracle'])} | 0.00 | {100 * s['oracle_gain']:+.2f} | 100% | — | — | — | — | — |")
+        lines += ["", f"Per pair, the `{RULE}` rule (chosen per seed, in seed order):", "",
+                  "| pair | `none` | oracle | chosen | accuracy | chosen − none | regret |",
+                  "|---|---:|---:|---|---:|---:|---:|"]
+        for pair, p in s["pairs"].items():
+            reg = float(np.mean([p["oracle"][k] - p["chosen_acc"][k] for k in p["oracle"]]))
+            lines.append(f"| {pair.replace('->', ' → ')} | {fmt_ci(p['none'])} | {fmt_ci(p['oracle'])} | "
+                         f"{', '.join(p['chosen'][k] for k in sorted(p['chosen']))} | {fmt_ci(p['chosen_acc'])} | "
+                         f"{fmt_paired(p['none'], p['chosen_acc'])}{' **below**' if p['below'] else ''} | "
+                         f"{100 * reg:.2f} |")
+        lines += ["", "Each candidate's target accuracy in this protocol (the same fits; mean ± 95% CI over seeds):", "",
+                  "| pair | " + " | ".join(f"`{c}`" for c in kind_cands) + " |", "|---|" + "---:|" * len(kind_cands)]
+        accs = {c: candidate_accuracy(units, c) for c in kind_cands}
+        for pair in units:
+            lines.append(f"| {pair.replace('->', ' → ')} | " + " | ".join(fmt_ci(accs[c][pair]) for c in kind_cands) + " |")
+        if n_pairs > 1:
+            lines.append(f"| **average ({n_pairs} pairs)** | " + " | ".join(
+                f"**{fmt_ci(mean_over(list(accs[c].values())))}**" for c in kind_cands) + " |")
+        secs = [u["seconds"] for by in units.values() for u in by.values()]
+        lines += ["", f"One (pair, seed) measurement: {np.mean(secs):.0f} s on average ({len(kind_cands)} candidates, "
+                      f"each fitted {FOLDS + 2} times).", "", provenance_line(r["provenance"], r["seeds"])]
+        return "\n".join(lines)
+    return _render
+
+
+BLITZER_TITLE = "## Choosing without target labels: Blitzer Amazon reviews, 12 pairs"
+SECTIONS = [
+    Section("choice-blitzer", BLITZER_TITLE, compute_blitzer,
+            render(BLITZER_TITLE, "The baselines' protocol (per domain and seed, 1,600 train / 400 test; the target's "
+                   "unlabeled pool as target rows)."), seeds=[1, 2, 3], script=SCRIPT),
+    Section("choice-fdu", "### Choosing without target labels: FDU-MTL, 10 pairs", compute_fdu,
+            render("### Choosing without target labels: FDU-MTL, 10 pairs",
+                   "FDU-MTL (Liu et al. 2017): source train → target test, the target's `unlabel` file as target rows; "
+                   "pairs of domains outside Blitzer's four."), seeds=[1, 2, 3], script=SCRIPT),
+    Section("choice-pos", "### Choosing without target labels: POS tagging on EWT genres", compute_pos,
+            render("### Choosing without target labels: POS tagging on EWT genres",
+                   f"A seeded sample of {POS_LIMIT:,} source-genre training sentences (per seed) → the target genre's "
+                   f"test split, its train sentences untagged as target rows; the feature tagger (max_iter "
+                   f"{POS_MAX_ITER}) in every candidate; token accuracy."), seeds=[1, 2, 3], script=SCRIPT),
+    Section("choice-one", "## Choosing without target labels: 1 pair", compute_one,
+            render("## Choosing without target labels: 1 pair", "Blitzer books → kitchen (a check)."), seeds=[1],
+            script=SCRIPT),
+]
+PAGE = SECTIONS[:3]
+
+
+def _page() -> list:
+    from bench import page
+
+    p = page()
+    return p if any(s in p for s in PAGE) else [*p, *PAGE]
+
+
+if __name__ == "__main__":
+    sys.exit(main(SECTIONS, _page, prefix=PREFIX, description=__doc__.splitlines()[0]))
