@@ -79,3 +79,51 @@ def test_adapt_end_to_end_on_blitzer(tmp_path, require_corpus):
     pred = model.predict(["this blender is excellent, works great and I love it",
                           "broke after two days, a waste of money, terrible"])
     assert len(pred) == 2 and set(pred) <= {0, 1}
+
+
+def test_nlpta_adapt_is_the_function_and_budgets_pick_candidates():
+    import nlpta
+    from nlpta import adaptation
+    from nlpta.errors import NlptaError
+
+    assert nlpta.adapt is adaptation.adapt
+    cpu = adaptation.auto_candidates("sentiment", "cpu")
+    gpu = adaptation.auto_candidates("pos", "gpu")
+    assert cpu == adaptation.AUTO_CANDIDATES["sentiment"] and "lora" not in cpu
+    assert gpu[: len(adaptation.AUTO_CANDIDATES["pos"])] == adaptation.AUTO_CANDIDATES["pos"] and "lora" in gpu
+    assert adaptation.resolve_budget("auto") in ("cpu", "gpu")
+    with pytest.raises(NlptaError, match="E912"):
+        adaptation.auto_candidates("sentiment", "tpu")
+
+
+def _write_rows(path, ds, labeled=True):
+    with open(path, "w", encoding="utf-8") as f:
+        for r in ds:
+            f.write(json.dumps({"text": r["text"], **({"label": int(r["label"])} if labeled else {})}) + "\n")
+
+
+def test_adapt_source_target_unlabeled_form_on_own_files(tmp_path, require_corpus, capsys):
+    """`nlpta adapt --source S --target T --unlabeled U` on a user's own JSON Lines files (the
+    task kind read from the source), with the errors of a half-given form."""
+    from nlpta import data
+
+    for name in ("mdsd:books", "mdsd:kitchen"):
+        require_corpus(name)
+    src, tgt, unl = tmp_path / "books.jsonl", tmp_path / "kitchen-test.jsonl", tmp_path / "kitchen-text.jsonl"
+    _write_rows(src, data.sample_rows(data.load("mdsd:books", split="train", split_seed=1), 240, 1))
+    _write_rows(tgt, data.sample_rows(data.load("mdsd:kitchen", split="test", split_seed=1), 80, 1))
+    _write_rows(unl, data.sample_rows(data.load("mdsd:kitchen", split="unlabeled"), 240, 1), labeled=False)
+    out = tmp_path / "adapt"
+    rc = main(["adapt", "--source", str(src), "--target", str(tgt), "--unlabeled", str(unl), "--candidates",
+               "none,self-train", "--folds", "2", "--budget", "cpu", "--out", str(out)])
+    assert rc == 0
+    c = json.loads((out / "choice.json").read_text(encoding="utf-8"))
+    assert c["kind"] == "sentiment" and c["budget"] == "cpu" and set(c["candidates"]) == {"none", "self-train"}
+    assert c["task"] == "books.jsonl->kitchen-test.jsonl" and "oracle" not in c and not c["excluded"]
+    assert load_model(out / c["run"]["model"]).predict(["works great, I love it"])[0] in (0, 1)
+    capsys.readouterr()
+    assert main(["adapt", "--source", str(src), "--target", str(tgt), "--out", str(tmp_path / "x")]) == 2
+    assert "E912" in (err := capsys.readouterr().err) and "--unlabeled" in err
+    assert main(["adapt", str(tmp_path / "task.yaml"), "--source", str(src), "--out", str(tmp_path / "y")]) == 2
+    assert "E912" in (err := capsys.readouterr().err) and "not both" in err
+    assert not (tmp_path / "x").exists() and not (tmp_path / "y").exists()

@@ -156,6 +156,8 @@ def _load_streamed(name: str, split: str | None, domain, lang: str | None, label
         stat = (hub._fingerprint,)
     else:
         kind, path = "path", Path(name)
+        if not labeled and path.is_file():
+            options.setdefault("label_column", None)  # text-only rows are fine where labels are not read
         found, _, extra = _load_path(path, split, options, task)
         target, stat, source = str(path.resolve()), _stat(name), name
     if task is not None and found != task:
