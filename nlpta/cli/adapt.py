@@ -62,7 +62,7 @@ def cmd_adapt(a: argparse.Namespace) -> int:
 
     task = a.task_file if a.task_file else task_from_args(a)
     res = adapt(task, candidates=cands, seed=a.seed, out_dir=a.out, params=params, folds=a.folds,
-                oracle=a.oracle, budget=a.budget)
+                oracle=a.oracle, budget=a.budget, max_rows=a.max_rows)
     c = res.choice
     print(f"{c['task']}: chose {c['chosen']}" + (" (fallback)" if c["fallback"] else "") + f" -- {c['reason']}")
     if "regret" in c:
@@ -93,6 +93,8 @@ def add_commands(sub) -> None:
     p.add_argument("--param", action="append", metavar="KEY=VALUE",
                    help="parameter given to every candidate (YAML value)")
     p.add_argument("--folds", type=int, default=5, help="cross-validation folds of the validators")
+    p.add_argument("--max-rows", type=int, default=2000,
+                   help="target rows the reverse and information-maximisation validators read (a seeded sample)")
     p.add_argument("--oracle", action="store_true",
                    help="after choosing, score every candidate on the labeled target test rows and report the regret")
     p.set_defaults(fn=cmd_adapt)

@@ -37,7 +37,8 @@ from ..errors import Errors, HubError
 log = logging.getLogger(__name__)
 
 HUB_IDS = {"minilm-l6": "sentence-transformers/all-MiniLM-L6-v2",
-           "multilingual-e5-small": "intfloat/multilingual-e5-small"}
+           "multilingual-e5-small": "intfloat/multilingual-e5-small",
+           "mpnet-base": "sentence-transformers/all-mpnet-base-v2"}
 
 
 def hub_base(base_model: str) -> str:
