@@ -9,7 +9,7 @@
   "positive": p1}`` (the transformer models' own label names). The values are the model's class
   probabilities where the method has them (the logistic-regression methods -- ``none``,
   ``in-domain``, ``reweight-clf``, ``kmm``, ``kliep``, ``ms-weighted`` --, the shallow ``dann`` and
-  the transformer methods ``lora``, ``lora-dapt``, ``full-ft``, ``lora-dann``), else 1.0 for the
+  the transformer methods ``lora``, ``lora-dapt``, ``full-ft``, ``lora-dann``, ``udalm``, ``lora-self-train``), else 1.0 for the
   predicted label and 0.0 for the other.
 
 Both batch internally (``batch_size`` Docs per model call in :meth:`pipe`; ``__call__`` for one

@@ -31,7 +31,7 @@ if str(ROOT) not in sys.path:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("task", help="task YAML file")
-    ap.add_argument("--method", default=None, help="lora, lora-dapt, full-ft or lora-dann (default: the task file's)")
+    ap.add_argument("--method", default=None, help="lora, lora-dapt, full-ft, lora-dann, udalm or lora-self-train (default: the task file's)")
     ap.add_argument("--seeds", default=None, help="comma-separated seeds (default: the task file's)")
     ap.add_argument("--out", default=None, help="run folder (default runs/<task>-<method>)")
     ap.add_argument("--model", default=None, help="zoo name, local folder or Hub id")

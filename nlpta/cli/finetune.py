@@ -58,7 +58,7 @@ def add_commands(sub) -> None:
     p.set_defaults(fn=cmd_push)
     f = sub.add_parser("finetune", help="run a task with a transformer method and keep the model")
     f.add_argument("task")
-    f.add_argument("--method", default="lora", help="lora, lora-dapt, full-ft or lora-dann")
+    f.add_argument("--method", default="lora", help="lora, lora-dapt, full-ft, lora-dann, udalm or lora-self-train")
     f.add_argument("--model", default=None, help="zoo name (minilm-l6, multilingual-e5-small, mpnet-base), folder or Hub id")
     f.add_argument("--seeds", default=None)
     f.add_argument("--out", default=None)

@@ -8,7 +8,7 @@ inside; ``save_pretrained`` / ``from_pretrained`` / ``push_to_hub``; what it sav
 peft + transformers), :class:`nlpta.finetune.trainer.TrainConfig` and
 :func:`nlpta.finetune.trainer.train`, :func:`nlpta.finetune.hub.push`, and domain-adversarial
 training in :mod:`nlpta.finetune.dann`. The registered methods ``lora``, ``lora-dapt``,
-``full-ft`` and ``lora-dann`` are in :mod:`nlpta.methods.finetune` and
+``full-ft``, ``udalm``, ``lora-self-train`` and ``lora-dann`` are in :mod:`nlpta.methods.finetune` and
 :mod:`nlpta.methods.adversarial`.
 """
 

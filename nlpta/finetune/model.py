@@ -61,6 +61,7 @@ import logging
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -297,6 +298,51 @@ class AdapterModel:
         self.model_.eval()
         self._set_fallback(ds)
         return self
+
+    def continue_fit(self, ds, cfg: TrainConfig, accelerate=None,
+                     after_step: Callable[[int, int], None] | None = None) -> AdapterModel:
+        """Train the fitted model further on labeled rows ``ds`` (the schema of :meth:`fit`) with
+        ``cfg``: the same adapter and head, a fresh optimiser and learning-rate schedule (e.g. a
+        self-training round on source + pseudo-labeled rows). ``after_step`` is passed to
+        :func:`~nlpta.finetune.trainer.train`. Returns self; ``train_info_`` is this run's record.
+
+        Raises:
+            NotFittedError: the model is neither fitted nor loaded.
+        """
+        self._check()
+        _set_threads()
+        exs = self._encode(ds, with_labels=True)
+        pad = self.tokenizer_.pad_token_id
+
+        def collate(items, step):
+            return encode.pad_batch(items, pad)
+
+        acc = accelerate or accelerator()
+        model = self.model_
+        self.train_info_ = train(model, exs, collate, cfg, acc, after_step=after_step)
+        self.model_ = acc.unwrap_model(model) if hasattr(acc, "unwrap_model") else model
+        self.model_.eval()
+        return self
+
+    def proba(self, ds) -> list:
+        """Class probabilities (softmax of :meth:`logits`). Sentiment: one array of
+        ``len(labels)`` per row. POS: one ``(words, len(labels))`` array per row, a line per word
+        that has a subword within ``max_length`` (the first subword's distribution; words past
+        the limit have none), in word order."""
+        lg = self.logits(ds)
+        out = []
+        for i, x in enumerate(lg):
+            x = np.asarray(x, dtype=np.float64)
+            if self.kind == "pos":
+                wids, prev, keep = self._last_encoded[i]["word_ids"], None, []
+                for t, w in enumerate(wids):
+                    if w is not None and w != prev:
+                        keep.append(t)
+                    prev = w
+                x = x[keep] if keep else np.zeros((0, len(self.labels)))
+            e = np.exp(x - x.max(axis=-1, keepdims=True)) if x.size else x
+            out.append(e / e.sum(axis=-1, keepdims=True) if x.size else x)
+        return out
 
     def _set_fallback(self, ds) -> None:
         if self.kind == "pos":

@@ -90,22 +90,28 @@ def _json_default(o):
     return str(o)
 
 
+def examples_digest(examples: list[dict]) -> dict[str, Any]:
+    """``{"n", "sha256"}`` of encoded examples (JSON of each, keys sorted, one per line): equal
+    digests = the same examples in the same order."""
+    h = hashlib.sha256()
+    for ex in examples:
+        h.update(json.dumps(ex, sort_keys=True, default=_json_default).encode())
+        h.update(b"\n")
+    return {"n": len(examples), "sha256": h.hexdigest()}
+
+
 def run_fingerprint(cfg: TrainConfig, examples: list[dict], model) -> dict[str, Any]:
     """The fingerprint of a training run, stored in its checkpoints: ``{"train": the trajectory
     settings of cfg, "examples": {"n", "sha256"}, "trainable": {"n", "sha256"} (names, shapes and
     dtypes of the trainable tensors), "run": cfg.fingerprint}``. Two runs with equal
     fingerprints take the same steps; a checkpoint of another fingerprint is not resumed from."""
-    h = hashlib.sha256()
-    for ex in examples:
-        h.update(json.dumps(ex, sort_keys=True, default=_json_default).encode())
-        h.update(b"\n")
     t = hashlib.sha256()
     tr = _trainable(model)
     for k, v in sorted(tr.items()):
         t.update(f"{k}:{tuple(v.shape)}:{v.dtype}\n".encode())
     run = json.loads(json.dumps(cfg.fingerprint, sort_keys=True, default=_json_default))
     return {"train": {k: getattr(cfg, k) for k in TRAJECTORY_FIELDS},
-            "examples": {"n": len(examples), "sha256": h.hexdigest()},
+            "examples": examples_digest(examples),
             "trainable": {"n": len(tr), "sha256": t.hexdigest()}, "run": run}
 
 
@@ -177,7 +183,8 @@ def _trainable(model) -> dict[str, Any]:
 
 
 def train(model, examples: list[dict], collate: Callable[[list[dict], int], dict], cfg: TrainConfig,
-          acc=None, on_step: Callable[[int, int], None] | None = None) -> dict:
+          acc=None, on_step: Callable[[int, int], None] | None = None,
+          after_step: Callable[[int, int], None] | None = None) -> dict:
     """Train ``model`` (its trainable parameters) on ``examples``.
 
     Args:
@@ -186,6 +193,9 @@ def train(model, examples: list[dict], collate: Callable[[list[dict], int], dict
         acc: an Accelerator (default: :func:`accelerator`).
         on_step: optional ``on_step(step, total)`` called before each optimiser step (0-based
             ``step``, also after a resume), e.g. to follow a schedule such as DANN's lambda.
+        after_step: optional ``after_step(step, total)`` called after each optimiser step and before
+            that step's checkpoint is written (0-based ``step``), e.g. to update an exponential
+            moving average of the weights (a mean teacher) from the new weights.
 
     Returns:
         ``{"steps", "epochs", "losses" (mean loss per log window), "seconds", "resumed_from",
@@ -251,6 +261,8 @@ def train(model, examples: list[dict], collate: Callable[[list[dict], int], dict
         opt.step()
         sched.step()
         opt.zero_grad(set_to_none=True)
+        if after_step is not None:
+            after_step(step, total)
         window.append(float(loss.detach()))
         bar.update(1)
         if len(window) >= cfg.log_every or step + 1 == total:

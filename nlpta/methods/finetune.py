@@ -9,6 +9,17 @@
   as in PERL, Ben-David et al. 2020); merged; then ``lora``.
 * ``full-ft`` -- every weight trained (the comparison).
 
+* ``udalm`` -- UDALM (Karouzos, Paraskevopoulos & Potamianos 2021): one run whose loss mixes the
+  task loss on labeled source batches with the masked-LM loss on target unlabeled batches through
+  one encoder (and one LoRA adapter), ``task_weight * L_task + (1 - task_weight) * L_mlm``
+  (:mod:`nlpta.finetune.udalm`); ``full: true`` trains every weight instead of an adapter,
+  ``dapt: true`` runs the paper's first stage (``lora-dapt``'s masked-LM adapter, merged) before.
+* ``lora-self-train`` -- ``lora``, then ``rounds`` of pseudo-labeling the target unlabeled rows
+  (confidence >= ``threshold``; sentiment: the same number of rows per class, as many as the rarest
+  class has; POS: whole sentences by their least confident word) and training on, with an optional
+  EMA (mean) teacher (:mod:`nlpta.finetune.self_train`; the selection is the classical
+  ``self-train``'s, :mod:`nlpta.correction.self_training`).
+
 The adversarial ``lora-dann`` (and the shallow ``dann``) are in :mod:`nlpta.methods.adversarial`.
 
 ``few_shot: true`` adds the task's ``target_labeled`` rows to the training rows. ``max_examples``
@@ -19,7 +30,7 @@ caps the labeled source rows (a seeded sample), ``max_steps`` the optimiser step
 
 Checkpoints: with ``checkpoint_dir: DIR`` and ``checkpoint_every: N`` each seed checkpoints every N
 steps into its own folder ``DIR/seed<S>/`` (``lora-dapt``: ``DIR/seed<S>/dapt`` and
-``DIR/seed<S>/task``) and a rerun resumes from there. Each checkpoint carries a fingerprint of the
+``DIR/seed<S>/task``; ``lora-self-train``: ``DIR/seed<S>/round<R>``) and a rerun resumes from there. Each checkpoint carries a fingerprint of the
 run (task kind, method, parameters, seed, model, training examples); a folder holding checkpoints
 of another configuration is refused (``E311``), never resumed from. ``checkpoint_every`` without
 ``checkpoint_dir`` is refused (``E313``) rather than silently writing nothing.
@@ -41,7 +52,7 @@ import datasets
 from ..data import sample_rows
 from ..errors import Errors
 from ..tasks import TransferTask
-from .registry import UNLABELED_EXAMPLE, Method, register
+from .registry import UNLABELED_EXAMPLE, Method, need_unlabeled, register
 
 _COMMON: dict[str, Any] = {
     "model": "minilm-l6", "r": 8, "alpha": 16, "dropout": 0.1, "targets": ["query", "value"],
@@ -233,6 +244,193 @@ class FullFinetune(_Transformer):
 
     full_ft = True
     defaults: ClassVar[dict[str, dict[str, Any]]] = _defaults(lr=5e-5)
+
+
+# UDALM (Karouzos et al. 2021): lambda = task_weight weighs the task loss, 1 - lambda the masked-LM loss
+_UDALM = {"task_weight": 0.5, "task_weight_end": None, "mlm_batch_size": None, "max_unlabeled": 2000,
+          "full": False, "dapt": False, **_DAPT}
+
+
+@register("udalm")
+class Udalm(_Transformer):
+    """UDALM (Karouzos et al. 2021): ``task_weight * L_task(source batch) + (1 - task_weight) *
+    L_mlm(target batch)`` in one run through one encoder (LoRA by default; ``full: true`` trains
+    every weight -- give it a full fine-tuning learning rate such as ``lr: 5e-5``). ``task_weight_end``
+    moves the weight linearly over the run; ``dapt: true`` first trains and merges a masked-LM
+    adapter on the target (the paper's domain pretraining stage; ``dapt_*`` parameters)."""
+
+    defaults: ClassVar[dict[str, dict[str, Any]]] = _defaults(_UDALM)
+
+    @property
+    def full_ft(self) -> bool:  # type: ignore[override]
+        full = self.params["full"]
+        if not isinstance(full, bool):
+            raise Errors.E322(what="full", expected="true (train every weight) or false (a LoRA adapter)",
+                              got=repr(full))
+        return full
+
+    @property
+    def dapt(self) -> bool:  # type: ignore[override]
+        d = self.params["dapt"]
+        if not isinstance(d, bool):
+            raise Errors.E322(what="dapt", expected="true (masked-LM pretraining on the target first) or false",
+                              got=repr(d))
+        return d
+
+    def _model_class(self):
+        from ..finetune.udalm import UDALMAdapterModel
+
+        return UDALMAdapterModel
+
+    def _model(self):
+        p = self.params
+        return self._model_class()(**self._model_kwargs(), task_weight=p["task_weight"],
+                                   task_weight_end=p["task_weight_end"], mlm_batch_size=p["mlm_batch_size"],
+                                   mask_prob=p["mask_prob"])
+
+    def fit(self, task: TransferTask) -> Udalm:
+        """Train on the labeled source rows and a ``max_unlabeled`` sample of the target unlabeled rows.
+
+        Raises:
+            ParameterError: no target unlabeled rows (E306 / E328), a bad weight (E322).
+        """
+        unl = need_unlabeled(task, self.name, self.task,
+                             example=f"{UNLABELED_EXAMPLE[self.task]} (their masked-LM loss is half of UDALM's "
+                                     "mixed loss)")
+        train_ds = self._train_rows(task)
+        self.model_ = self._model()
+        if self.dapt:
+            self._dapt(task, train_ds)
+        self.model_.fit(train_ds, sample_rows(unl, self.params["max_unlabeled"], self.seed))
+        self.info_ = {"train": self.model_.train_info_, "trainable": self.model_.share_,
+                      "dapt": getattr(self.model_, "dapt_info_", None)}
+        return self
+
+    def fit_report(self) -> dict:
+        """The mixing (``task_weight`` and, with a schedule, ``task_weight_end``), the target rows
+        the masked-LM loss read (``unlabeled``) and the last logged task and masked-LM losses."""
+        tr = (self.info_ or {}).get("train") or {}
+        log = tr.get("udalm") or []
+        out = {"task_weight": self.params["task_weight"], "unlabeled": tr.get("unlabeled"),
+               "final_task_loss": log[-1]["task_loss"] if log else None,
+               "final_mlm_loss": log[-1]["mlm_loss"] if log else None, "warnings": []}
+        if self.params["task_weight_end"] is not None:
+            out["task_weight_end"] = self.params["task_weight_end"]
+        return out
+
+
+def pseudo_label_selection(kind: str, proba: list, threshold: float | None = 0.9,
+                           top_share: float | None = None) -> tuple[Any, list, Any]:
+    """Which target rows a transformer self-training round pseudo-labels, by the classical
+    ``self-train``'s rules (:mod:`nlpta.correction.self_training`):
+
+    * sentiment (``proba``: one class-probability vector per row) -- confidence = the top
+      probability; rows with confidence >= ``threshold`` under their arg-max class, then
+      class-balanced: the same number per class, the most confident first, as many as the rarest
+      class has (:func:`~nlpta.correction.self_training.select_pseudo_labels`, ``balance="equal"``);
+      ``top_share`` caps the total;
+    * POS (``proba``: one ``(words, tags)`` array per sentence) -- confidence = the least top
+      probability over the sentence's words (:func:`~nlpta.correction.self_training.sequence_confidence`,
+      ``"min"``); whole sentences with confidence >= ``threshold``, the most confident first
+      (:func:`~nlpta.correction.self_training.select_sequences`); no class balance (a sentence
+      holds many tags). Sentences without a word are never selected.
+
+    Returns:
+        ``(rows, labels, confidence)``: sorted row indices; per selected row its class column
+        (sentiment) or its words' tag columns (POS); every row's confidence.
+    """
+    import numpy as np
+
+    from ..correction.self_training import (
+        select_pseudo_labels,
+        select_sequences,
+        sequence_confidence,
+    )
+
+    if kind == "sentiment":
+        P = np.asarray(proba, dtype=np.float64).reshape(len(proba), -1)
+        rows, cols = select_pseudo_labels(P, threshold, "equal", None, top_share)
+        return rows, [int(c) for c in cols], P.max(1) if len(P) else np.zeros(0)
+    lengths = [len(p) for p in proba]
+    k = next((p.shape[1] for p in proba if len(p)), 1)
+    flat = np.concatenate([np.asarray(p, dtype=np.float64).reshape(-1, k) for p in proba]) if proba \
+        else np.zeros((0, k))
+    conf, cols = sequence_confidence(flat, lengths, "min")
+    conf = np.where(np.asarray(lengths) > 0, conf, -1.0)  # never an empty sentence, whatever the threshold
+    rows = select_sequences(conf, threshold, top_share)
+    rows = rows[conf[rows] >= 0]
+    starts = np.r_[0, np.cumsum(lengths)[:-1]].astype(int)
+    return rows, [cols[starts[i]: starts[i] + lengths[i]] for i in rows], conf
+
+
+_SELF_TRAIN = {"rounds": 2, "threshold": 0.9, "top_share": None, "ema": None, "max_unlabeled": 2000}
+
+
+@register("lora-self-train")
+class LoraSelfTrain(_Transformer):
+    """``lora``, then ``rounds`` rounds: pseudo-label the target unlabeled rows with the current
+    model (or its EMA teacher, ``ema``), keep the confident ones class-balanced
+    (:func:`pseudo_label_selection`) and train the same adapter on source + pseudo-labeled rows."""
+
+    defaults: ClassVar[dict[str, dict[str, Any]]] = _defaults(_SELF_TRAIN)
+
+    def _round_config(self, r: int):
+        from dataclasses import replace
+
+        cfg = self.model_.train_cfg
+        ck = self._checkpoint_root()
+        return replace(cfg, checkpoint_dir=str(ck / f"round{r}") if ck is not None else None,
+                       desc=f"{self.name} {self.task} round {r}", fingerprint=self._fingerprint(f"round{r}"))
+
+    def fit(self, task: TransferTask) -> LoraSelfTrain:
+        """``lora`` on the source (+ ``target_labeled`` with ``few_shot``), then the rounds on a
+        ``max_unlabeled`` sample of the target unlabeled rows.
+
+        Raises:
+            ParameterError: no target unlabeled rows (E306 / E328); a bad ``rounds``, ``threshold``,
+                ``top_share`` or ``ema`` (E322).
+        """
+        from ..correction.self_training import select_sequences
+        from ..finetune.self_train import self_train
+
+        p = self.params
+        select_sequences([], p["threshold"], p["top_share"])  # checks threshold / top_share (E322) before training
+        if p["threshold"] is None and p["top_share"] is None:
+            raise Errors.E322(what="threshold / top_share", expected="at least one of them set",
+                              got="both null (every target row would be pseudo-labeled)")
+        unl = need_unlabeled(task, self.name, self.task,
+                             example=f"{UNLABELED_EXAMPLE[self.task]} (they are what self-training pseudo-labels)")
+        unl = sample_rows(unl, p["max_unlabeled"], self.seed)
+        train_ds = self._train_rows(task)
+        self.model_ = self._model()
+        self.model_.train_cfg = self._round_config(0)
+
+        def select(proba):
+            return pseudo_label_selection(self.task, proba, p["threshold"], p["top_share"])
+
+        history = self_train(self.model_, train_ds, unl, select, rounds=p["rounds"], ema=p["ema"],
+                             threshold=p["threshold"], round_config=self._round_config)
+        self.info_ = {"train": self.model_.train_info_, "trainable": self.model_.share_, "dapt": None,
+                      "self_training": {"rounds": history, "target_rows": len(unl), "source_rows": len(train_ds),
+                                        "threshold": p["threshold"], "top_share": p["top_share"],
+                                        "ema": p["ema"], "balance": "equal" if self.task == "sentiment" else None}}
+        return self
+
+    def fit_report(self) -> dict:
+        """Per round (``rounds``): the threshold, the teacher, rows selected and their per-class
+        counts (POS: word tags of the selected sentences), mean confidence and the share of
+        pseudo-labels changed since the previous round; ``pseudo_labeled`` (the last round's);
+        ``warnings`` when a round selected nothing (lower the threshold) or, for sentiment, one class only."""
+        st = dict((self.info_ or {}).get("self_training") or {})
+        hist = list(st.get("rounds") or [])
+        warnings = []
+        empty = [h["round"] for h in hist if h["selected"] == 0]
+        if empty:
+            warnings.append(f"no target row passed the selection in round(s) {', '.join(map(str, empty))} "
+                            f"(threshold {st.get('threshold')}): lower the threshold or set top_share")
+        return {"target_rows": st.get("target_rows"), "source_rows": st.get("source_rows"), "rounds": hist,
+                "pseudo_labeled": hist[-1]["selected"] if hist else 0, "threshold": st.get("threshold"),
+                "ema": st.get("ema"), "warnings": warnings}
 
 
 def _need_unlabeled(name: str, task: TransferTask, kind: str = "sentiment") -> None:

@@ -46,7 +46,7 @@ rows is refused (E606).
 :func:`predict_proba` finds them): ``none``, ``reweight-clf``, ``kmm``, ``kliep``,
 ``ms-weighted``, ``ms-ensemble`` (sentiment and POS, from their logistic regression / tagger);
 ``scl``, ``scl-mi``, ``sfa``, ``cl-scl``, ``dict-translate``, ``dann`` (sentiment); ``align``
-(sentiment and POS); ``lora``, ``lora-dapt``, ``full-ft``, ``lora-dann`` (sentiment: the softmax
+(sentiment and POS); ``lora``, ``lora-dapt``, ``full-ft``, ``lora-dann``, ``udalm``, ``lora-self-train`` (sentiment: the softmax
 of the logits; POS: none -- subword logits, not word tags). Where there are none, these three
 return ``{"score": None, "applicable": False, "reason": ...}``; :func:`source_cv`, :func:`iwcv`,
 :func:`dev`, :func:`reverse` and :func:`agreement` need predictions only and apply to every method.
