@@ -418,6 +418,33 @@ def _fmt(x) -> str:
     return "n/a" if x is None else f"{x:.4f}"
 
 
+def diagnosis_lines(choice: Mapping[str, Any], top: int = 3) -> list[str]:
+    """The diagnosis of an adapt folder in plain words (markdown bullets): the domain distance, the
+    importance weights' effective sample size and the estimated label shift."""
+    diag = choice.get("diagnosis") or {}
+    out = []
+    sep = diag.get("domain_separability") or {}
+    if "pad" in sep:
+        out.append(f"- Domain distance: proxy A-distance {sep['pad']:.2f} (a domain classifier tells source from "
+                   f"target rows {100 * sep.get('accuracy', float('nan')):.1f}% of the time; 0 = same domain, 2 = "
+                   "fully separable).")
+    w = choice.get("weights") or {}
+    if "ess_share" in w:
+        out.append(f"- Importance weights toward the target: effective sample size {w['ess']:.0f} of {w['n']} source "
+                   f"rows ({100 * w['ess_share']:.0f}%).")
+    ls = diag.get("label_shift") or {}
+    if ls.get("source") and ls.get("predicted"):
+        src, est = ls["source"], ls["predicted"]
+        moves = sorted(src, key=lambda k: -abs(float(est.get(k, 0.0)) - float(src[k])))[:top]
+        tv = ls.get("tv_distance")
+        out.append("- Label shift (BBSE estimate of the target's label distribution): "
+                   + (f"total variation {tv:.3f}; " if isinstance(tv, int | float) else "")
+                   + ", ".join(f"{k} {100 * float(src[k]):.1f}% → {100 * float(est.get(k, 0.0)):.1f}%" for k in moves)
+                   + ".")
+    out += [f"- {n}" for n in diag.get("notes") or []]
+    return out or ["- (no diagnosis)"]
+
+
 def render_report(choice: Mapping[str, Any]) -> str:
     """``report.md`` of an adapt folder: the choice and why, in plain words, then the table."""
     vals = choice["validators"]
@@ -441,14 +468,20 @@ def render_report(choice: Mapping[str, Any]) -> str:
     for label, c in choice["candidates"].items():
         for f in c["flags"]:
             lines.append(f"- {label}: {f}")
-    sep = (choice.get("diagnosis") or {}).get("domain_separability") or {}
-    if "pad" in sep:
-        lines += ["", f"Domain distance: proxy A-distance {sep['pad']:.2f} (a domain classifier's accuracy "
-                      f"{100 * sep.get('accuracy', float('nan')):.1f}%)."]
+    lines += ["", "## Diagnosis (no target label read)", "", *diagnosis_lines(choice)]
+    g = choice["candidates"][choice["chosen"]]["predicted_gain_over_none"]
+    lines += ["", "## Gain over none", "",
+              f"Predicted (IWCV, 95% CI over the folds): {100 * g['estimate']:+.2f} points "
+              f"({100 * g['low']:+.2f} to {100 * g['high']:+.2f})" + (" — the chosen method is none" if
+                                                                     choice["chosen"] == "none" else "") + "."]
     if "oracle" in choice:
         o = choice["oracle"]
-        lines += ["", f"Oracle (target test labels, after the choice): best `{o['best']}`; regret of the choice "
-                      f"{100 * choice['regret']:.2f} points."]
+        acc = o["accuracy"]
+        lines += [f"Measured (target test labels, after the choice): `{choice['chosen']}` "
+                  f"{100 * acc[choice['chosen']]:.2f} against `none` {100 * acc['none']:.2f}, "
+                  f"{100 * (acc[choice['chosen']] - acc['none']):+.2f} points.", "",
+                  f"Oracle (target test labels, after the choice): best `{o['best']}` ({100 * acc[o['best']]:.2f}); "
+                  f"regret of the choice {100 * choice['regret']:.2f} points."]
     lines += ["", f"The chosen method's run folder and saved model: `{choice['run']['model']}` "
                   "(`nlpta.load_model`)."]
     return "\n".join(lines) + "\n"
