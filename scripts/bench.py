@@ -348,17 +348,19 @@ SECTIONS = [
 
 def page() -> list:
     """BENCHMARKS.md, in order: Markdown strings and sections."""
+    import bench_choice
     import bench_correction
     import bench_embeddings
     import bench_evaluators
     import bench_finetune
+    import bench_neural
     import bench_pivots
     import bench_reliability
     import bench_reweighting
     import bench_use
 
     return [*SECTIONS, *bench_evaluators.PAGE, *bench_pivots.PAGE, *bench_embeddings.PAGE, *bench_finetune.PAGE,
-            *bench_reweighting.PAGE, *bench_correction.PAGE,
+            *bench_neural.PAGE, *bench_reweighting.PAGE, *bench_correction.PAGE,
             *bench_use.PAGE, *bench_reliability.PAGE]
 
 

@@ -172,6 +172,9 @@ def main(sections: Sequence[Section], page: Callable[[], Sequence[PageItem]] | N
     ap.add_argument("--assemble", action="store_true", help="only rewrite BENCHMARKS.md from the stored results")
     ap.add_argument("--no-assemble", action="store_true", help="do not rewrite BENCHMARKS.md")
     ap.add_argument("--jobs", type=int, default=1, help="GPU sections: configurations run at a time")
+    ap.add_argument("--code-version", help="the code version in the cache keys (default: this checkout's); a second "
+                                           "process joins a section started before an edit that does not change what "
+                                           "it computes")
     ap.add_argument("--list", action="store_true", help="list the sections and exit")
     ap.add_argument("--cache", default=str(DEFAULT_CACHE), help="cache folder (default bench_out/cache)")
     ap.add_argument("--results", default=str(DEFAULT_RESULTS), help="section results (default bench_out/sections)")
@@ -186,7 +189,7 @@ def main(sections: Sequence[Section], page: Callable[[], Sequence[PageItem]] | N
         if any(s.gpu for s in chosen) and not has_gpu():
             print("warning: computing a GPU section without a GPU (it will be slow)", file=sys.stderr)
         seeds = [int(x) for x in a.seeds.split(",")] if a.seeds else None
-        bench = Bench(a.cache, jobs=a.jobs)
+        bench = Bench(a.cache, jobs=a.jobs, version=a.code_version or None)
         done = []
         for s in chosen:
             print(f"== {s.name}", file=sys.stderr, flush=True)

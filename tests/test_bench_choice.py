@@ -1,0 +1,73 @@
+"""nlpta.bench.choice: the choices made from stored validator scores (each validator alone, and
+the adapt rule), their regret against the oracle, the pairs below none, and the rank correlation
+of a validator with the target accuracy -- on planted units, no fit."""
+
+from __future__ import annotations
+
+import pytest
+
+from nlpta.adaptation import DECISION_VALIDATORS
+from nlpta.bench.choice import RULE, candidate_accuracy, choose_by, correlations, spearman, summarize
+
+
+def _cand(acc, scores, collapsed=False, gain=None):
+    return {"accuracy": acc, "scores": scores, "collapsed": collapsed, "flags": [], "n": 400, "gain": gain}
+
+
+def _unit(none_acc, good_acc, bad_acc, good_scores=0.80, bad_flagged=True):
+    """none, a good candidate (higher on every decision validator, a clear IWCV gain) and a collapsed
+    one with the best scores of all (entropy rewards a collapse)."""
+    base = {v: 0.70 for v in DECISION_VALIDATORS} | {"entropy": -0.5}
+    return {"candidates": {
+        "none": _cand(none_acc, base),
+        "good": _cand(good_acc, {v: good_scores for v in DECISION_VALIDATORS} | {"entropy": -0.4},
+                      gain={"estimate": 0.05, "se": 0.01, "low": 0.03, "high": 0.07, "folds": 3}),
+        "bad": _cand(bad_acc, {v: 0.95 for v in DECISION_VALIDATORS} | {"entropy": -0.01}, collapsed=bad_flagged,
+                     gain={"estimate": 0.2, "se": 0.01, "low": 0.18, "high": 0.22, "folds": 3}),
+    }, "seconds": 1.0}
+
+
+def test_choices_exclude_the_flagged_candidate_and_the_rule_keeps_a_clear_winner():
+    u = _unit(0.78, 0.82, 0.50)
+    assert choose_by(u, "iwcv") == "good"  # "bad" scores higher but the guard flags it
+    assert choose_by(u, RULE) == "good"
+    unflagged = _unit(0.78, 0.82, 0.50, bad_flagged=False)
+    assert choose_by(unflagged, "entropy") == "bad" and choose_by(unflagged, RULE) == "bad"
+    # without a margin (the good candidate's scores tie none's) the rule falls back to none
+    assert choose_by(_unit(0.78, 0.82, 0.50, good_scores=0.70), RULE) == "none"
+
+
+def test_summarize_regret_captured_share_and_pairs_below_none():
+    units = {
+        "a->b": {1: _unit(0.78, 0.82, 0.50), 2: _unit(0.80, 0.83, 0.50), 3: _unit(0.79, 0.83, 0.50)},
+        # here the validators' favourite is worse than none on every seed: the choice is below none
+        "c->d": {1: _unit(0.85, 0.80, 0.50), 2: _unit(0.86, 0.80, 0.50), 3: _unit(0.84, 0.81, 0.50)},
+    }
+    s = summarize(units, RULE)
+    assert s["picked"] == {"good": 6}
+    p = s["pairs"]["c->d"]
+    assert p["below"] and not s["pairs"]["a->b"]["below"] and s["n_below"] == 1
+    assert p["mean_diff"] == pytest.approx((-0.05 - 0.06 - 0.03) / 3)
+    assert s["worst"] == pytest.approx(p["mean_diff"])
+    # oracle per seed: the best candidate, so none on c->d; regret = oracle - chosen averaged over pairs
+    assert s["pairs"]["c->d"]["oracle"] == {1: 0.85, 2: 0.86, 3: 0.84}
+    chosen = [0.82, 0.83, 0.83, 0.80, 0.80, 0.81]
+    oracle = [0.82, 0.83, 0.83, 0.85, 0.86, 0.84]
+    nones = [0.78, 0.80, 0.79, 0.85, 0.86, 0.84]
+    assert s["regret"] == pytest.approx(sum(oracle) / 6 - sum(chosen) / 6)
+    assert s["captured"] == pytest.approx((sum(chosen) - sum(nones)) / (sum(oracle) - sum(nones)))
+    assert summarize(units, "source_cv")["picked"] == {"good": 6}
+
+
+def test_spearman_and_correlations():
+    u = _unit(0.78, 0.82, 0.50, bad_flagged=False)
+    # iwcv: bad 0.95 > good 0.80 > none 0.70 against accuracies 0.50 < 0.82 > 0.78
+    assert spearman(u, "iwcv") == pytest.approx(-0.5)
+    assert spearman(u, "nope") is None  # no candidate scored
+    good = {"candidates": {k: _cand(a, {"x": a}) for k, a in (("none", 0.7), ("a", 0.8), ("b", 0.9))}}
+    assert spearman(good, "x") == pytest.approx(1.0)
+    c = correlations({"p": {1: good, 2: good}, "q": {1: u}}, "x")
+    assert c["n"] == 2 and c["mean"] == pytest.approx(1.0) and c["positive"] == 1.0
+    assert correlations({"q": {1: u}}, "x") == {"n": 0}
+    acc = candidate_accuracy({"p": {1: good, 2: good}}, "a")
+    assert acc == {"p": {1: 0.8, 2: 0.8}}
