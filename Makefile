@@ -36,7 +36,7 @@ test: $(STAMP)
 bench: $(STAMP)
 	OMP_NUM_THREADS=$${OMP_NUM_THREADS:-1} $(BIN)/python scripts/bench.py
 
-# The transformer tables (scripts/bench_finetune.py), on a GPU machine: BENCH_JOBS runs at a time.
+# The transformer tables (scripts/bench_finetune.py, scripts/bench_neural.py), on a GPU machine: BENCH_JOBS runs at a time.
 BENCH_JOBS ?= 8
 bench-gpu: $(STAMP)
 	OMP_NUM_THREADS=$${OMP_NUM_THREADS:-1} $(BIN)/python scripts/bench.py --gpu --jobs $(BENCH_JOBS)

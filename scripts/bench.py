@@ -360,7 +360,7 @@ def page() -> list:
     import bench_use
 
     return [*SECTIONS, *bench_evaluators.PAGE, *bench_pivots.PAGE, *bench_embeddings.PAGE, *bench_finetune.PAGE,
-            *bench_neural.PAGE, *bench_reweighting.PAGE, *bench_correction.PAGE,
+            *bench_neural.PAGE, *bench_reweighting.PAGE, *bench_correction.PAGE, *bench_choice.PAGE,
             *bench_use.PAGE, *bench_reliability.PAGE]
 
 

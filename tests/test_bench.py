@@ -225,7 +225,7 @@ def test_configuration_scripts_define_a_consistent_page(monkeypatch):
     secs = bench.all_sections()
     names = [s.name for s in secs]
     assert len(names) == len(set(names)) and {"blitzer", "pivots-blitzer", "finetune-blitzer"} <= set(names)
-    assert all(s.gpu == s.name.startswith("finetune-") for s in secs)
+    assert all(s.gpu == s.name.startswith(("finetune-", "neural-")) for s in secs)
     assert all(s.script.startswith("scripts/bench") and (SCRIPTS.parent / s.script).exists() for s in secs)
 
 

@@ -7,7 +7,14 @@ from __future__ import annotations
 import pytest
 
 from nlpta.adaptation import DECISION_VALIDATORS
-from nlpta.bench.choice import RULE, candidate_accuracy, choose_by, correlations, spearman, summarize
+from nlpta.bench.choice import (
+    RULE,
+    candidate_accuracy,
+    choose_by,
+    correlations,
+    spearman,
+    summarize,
+)
 
 
 def _cand(acc, scores, collapsed=False, gain=None):

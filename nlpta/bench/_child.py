@@ -17,6 +17,10 @@ def main() -> int:
     rec = fit_evaluate(req["task"], req["method"], int(req["seed"]), req.get("params") or {},
                        req.get("targets") or (), req.get("record") or ())
     rec["peak_rss_mb"] = peak_rss_mb()
+    import torch
+
+    if torch.cuda.is_available():
+        rec["peak_gpu_mb"] = torch.cuda.max_memory_allocated() / 2**20
     rec["device"] = device_name()
     print("RESULT " + json.dumps(jsonable(rec)), flush=True)
     return 0

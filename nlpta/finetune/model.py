@@ -227,7 +227,16 @@ class AdapterModel:
         have = list(self.lora_config.modules_to_save or [])
         self.lora_config = replace(self.lora_config, modules_to_save=have + [h for h in self._heads(model)
                                                                              if h not in have])
-        return get_peft_model(model, copy.deepcopy(self.lora_config))  # peft extends modules_to_save
+        try:
+            return get_peft_model(model, copy.deepcopy(self.lora_config))  # peft extends modules_to_save
+        except ValueError as e:
+            if "target" not in str(e).lower():
+                raise
+            names = sorted({n.rsplit(".", 1)[-1] for n, m in model.named_modules()
+                            if type(m).__name__ == "Linear" and "." in n})
+            raise Errors.E322(what="targets", expected=f"names of linear layers of {self.model_name!r} "
+                              f"(it has {', '.join(names)}) or 'all-linear'",
+                              got=repr(self.lora_config.target_modules)) from e
 
     # ------------------------------------------------------------------ encoding
     def _encode(self, ds, with_labels: bool) -> list[dict]:
@@ -259,7 +268,9 @@ class AdapterModel:
         peft_mlm = get_peft_model(mlm, replace(self.lora_config or default_lora_config(), task_type=None,
                                                modules_to_save=None))
         for n, p in peft_mlm.named_parameters():  # train the (new) MLM transform with the adapter
-            if ".predictions.transform." in n:
+            # BERT names the transform .predictions.transform.*, MPNet .lm_head.dense/.layer_norm/.bias
+            if (".predictions.transform." in n or ".lm_head.dense." in n or ".lm_head.layer_norm." in n
+                    or n.endswith(".lm_head.bias")):
                 p.requires_grad = True
         exs = encode.encode_mlm(self.tokenizer_, texts, self.max_length, pivots or ())
         acc = accelerator()

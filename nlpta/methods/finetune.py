@@ -24,9 +24,12 @@ The adversarial ``lora-dann`` (and the shallow ``dann``) are in :mod:`nlpta.meth
 
 ``few_shot: true`` adds the task's ``target_labeled`` rows to the training rows. ``max_examples``
 caps the labeled source rows (a seeded sample), ``max_steps`` the optimiser steps,
-``max_length`` the subwords per input: the knobs for quick runs. ``r``, ``alpha``, ``dropout`` and
-``targets`` build the peft ``LoraConfig`` (``r``, ``lora_alpha``, ``lora_dropout``,
-``target_modules``).
+``max_length`` the subwords per input: the knobs for quick runs. ``r``, ``alpha``, ``dropout``,
+``targets``, ``use_rslora`` and ``use_dora`` build the peft ``LoraConfig`` (``r``, ``lora_alpha``,
+``lora_dropout``, ``target_modules``, ``use_rslora``: scaling ``alpha / sqrt(r)``, Kalajdzievski 2023;
+``use_dora``: weight-decomposed LoRA, Liu et al. 2024). ``targets`` is a list of module names
+(the suffixes peft matches: ``[query, value]`` for BERT / XLM-R, ``[q, v]`` for MPNet) or
+``all-linear`` (peft's every linear layer of the encoder; the head is trained whole).
 
 Checkpoints: with ``checkpoint_dir: DIR`` and ``checkpoint_every: N`` each seed checkpoints every N
 steps into its own folder ``DIR/seed<S>/`` (``lora-dapt``: ``DIR/seed<S>/dapt`` and
@@ -58,7 +61,7 @@ _COMMON: dict[str, Any] = {
     "model": "minilm-l6", "r": 8, "alpha": 16, "dropout": 0.1, "targets": ["query", "value"],
     "lr": 1e-3, "batch_size": 16, "max_steps": None, "max_examples": None, "warmup_ratio": 0.06,
     "weight_decay": 0.01, "eval_batch_size": 64, "checkpoint_dir": None, "checkpoint_every": 0,
-    "few_shot": False, "report_dir": None,
+    "few_shot": False, "report_dir": None, "use_rslora": False, "use_dora": False,
 }
 _TASK = {"sentiment": {"epochs": 1, "max_length": 256}, "pos": {"epochs": 3, "max_length": 128}}
 _DANN = {"lambda_max": 1.0, "gamma": 10.0, "max_unlabeled": 2000, "pooling": "cls", "domain_hidden": 256}
@@ -96,6 +99,28 @@ def select_pivot_words(source_texts: Sequence[str], source_labels: Sequence[int]
     idx, _, _, _ = select_pivots(Xs, Xt, list(source_labels), n_pivots=n, min_count=min_count, criterion="mi")
     words = vec.get_feature_names_out()
     return [str(words[i]) for i in idx]
+
+
+def _lora_targets(targets: Any) -> str | list[str]:
+    """``targets`` as peft's ``target_modules``: ``"all-linear"`` as it is, else a list of names.
+
+    Raises:
+        ParameterError: E322 for any other string or a list holding a non-string.
+    """
+    if targets == "all-linear":
+        return "all-linear"
+    if isinstance(targets, list | tuple) and targets and all(isinstance(t, str) and t for t in targets):
+        return list(targets)
+    raise Errors.E322(what="targets", expected="a list of module names (e.g. [query, value]; [q, v] for MPNet) "
+                                               "or all-linear", got=repr(targets))
+
+
+def _flag(params: dict[str, Any], name: str) -> bool:
+    """The boolean parameter ``name`` (E322 when it is not a boolean)."""
+    v = params[name]
+    if not isinstance(v, bool):
+        raise Errors.E322(what=name, expected="true or false", got=repr(v))
+    return v
 
 
 # parameters that do not change what is trained (where checkpoints and reports go, evaluation batches)
@@ -155,7 +180,8 @@ class _Transformer(Method):
                           desc=f"{self.name} {self.task}", report_dir=p["report_dir"],
                           fingerprint=self._fingerprint("task"))
         lora = None if self.full_ft else LoraConfig(r=int(p["r"]), lora_alpha=p["alpha"], lora_dropout=float(p["dropout"]),
-                                                    target_modules=list(p["targets"]))
+                                                    target_modules=_lora_targets(p["targets"]),
+                                                    use_rslora=_flag(p, "use_rslora"), use_dora=_flag(p, "use_dora"))
         return {"kind": self.task, "model": p["model"], "method": "full-ft" if self.full_ft else "lora",
                 "lora_config": lora, "max_length": p["max_length"], "train": cfg,
                 "eval_batch_size": p["eval_batch_size"]}
