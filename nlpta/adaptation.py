@@ -24,9 +24,11 @@ The rule (:func:`choose`), in full:
 
 ``predicted_gain_over_none`` of each candidate is the IWCV accuracy difference against ``none``
 with a 95% Student-t interval over the paired cross-validation folds (the folds are the same for
-every candidate: same rows, same seed). ``--oracle`` (a benchmark whose target test rows carry
-labels) adds, *after* the choice, each candidate's target test accuracy, the best one and the
-regret of the choice -- never an input of the choice.
+every candidate: same rows, same seed). Where the target test rows carry labels (a benchmark;
+``oracle=None`` finds out, ``True`` requires them, ``False`` skips), ``choice.json`` adds, *after*
+the choice, each candidate's target test accuracy (the candidate models already fitted for the
+validators, predicting the test rows), the best one (the oracle) and the regret of the choice --
+never an input of the choice.
 
 ``auto`` candidates depend on the budget: ``cpu`` lists the classical methods of
 :data:`AUTO_CANDIDATES`; ``gpu`` adds the LoRA candidates of :data:`GPU_CANDIDATES` (each is fitted
@@ -323,7 +325,7 @@ def _jsonable(x):
 # ------------------------------------------------------------------------------ the entry point
 def adapt(task: TaskSpec | str | Path, candidates: str | Sequence | Mapping = "auto", seed: int = 1,
           out_dir: str | Path | None = None, *, params: Mapping[str, Any] | None = None, folds: int = 5,
-          max_rows: int | None = 2000, oracle: bool = False, budget: str = "auto") -> AdaptResult:
+          max_rows: int | None = 2000, oracle: bool | None = None, budget: str = "auto") -> AdaptResult:
     """Choose an adaptation method for ``task`` without target labels and run it.
 
     Loads the task (``seed``), scores the candidates (``"auto"``: :data:`AUTO_CANDIDATES` for the
@@ -337,8 +339,9 @@ def adapt(task: TaskSpec | str | Path, candidates: str | Sequence | Mapping = "a
     Args:
         params: method parameters given to every candidate (over the task file's, which go to the
             task file's own method only).
-        oracle: after the choice, run every candidate on the target test rows (they must carry
-            labels) and add ``oracle`` (best candidate, accuracies) and ``regret`` to ``choice.json``.
+        oracle: after the choice, measure every candidate on the target test rows and add ``oracle``
+            (best candidate, accuracies) and ``regret`` to ``choice.json``: ``None`` where those rows
+            carry labels, ``True`` always (E605 without labels), ``False`` never.
         budget: ``cpu``, ``gpu`` or ``auto`` (``gpu`` where CUDA is available): which methods
             ``candidates="auto"`` lists (:func:`auto_candidates`).
 
@@ -347,7 +350,8 @@ def adapt(task: TaskSpec | str | Path, candidates: str | Sequence | Mapping = "a
 
     Raises:
         NlptaError: E920/E921/E922/E924 (``out_dir``, checked before any fit), E606 (the task has no
-            unlabeled target rows), E607 (a candidate that trains on target labels), E301/E3xx (an
+            unlabeled target rows), E605 (``oracle=True`` on unlabeled target rows), E607 (a
+            candidate that trains on target labels), E301/E3xx (an
             unknown method or parameter), the task file's E2xx.
     """
     spec = load_task(task, known_methods=METHODS) if isinstance(task, str | Path) else task
@@ -392,8 +396,13 @@ def adapt(task: TaskSpec | str | Path, candidates: str | Sequence | Mapping = "a
         res = run_task(spec, method=name, seeds=[seed], out_dir=folder.work / "run", params=cparams, save_model=True)
         choice["run"] = {"dir": "run", "model": f"run/model-seed{seed}", "run_id": res.metrics["run_id"],
                          "warnings": res.metrics.get("warnings", [])}
-        if oracle:
-            choice.update(_oracle(spec, cands, seed, chosen, res.accuracy))
+        labeled = _has_labels(tt.target)
+        if oracle and not labeled:
+            raise Errors.E605(what="adapt with oracle=True", role="target test rows", found="they carry none",
+                              hint="leave the oracle out (it is measured wherever the target rows are labeled)")
+        if labeled and oracle is not False:
+            choice.update(_oracle(tt, models, chosen, seed))
+            choice["oracle"]["run_accuracy"] = res.accuracy
         choice["seconds"] = time.perf_counter() - t0
         choice = _jsonable(choice)
         atomic_write_json(folder.work / "choice.json", choice)
@@ -403,15 +412,28 @@ def adapt(task: TaskSpec | str | Path, candidates: str | Sequence | Mapping = "a
     return AdaptResult(choice=choice, out_dir=out)
 
 
-def _oracle(spec: TaskSpec, cands: dict[str, tuple[str, dict]], seed: int, chosen: str, chosen_acc: float) -> dict:
-    """After the choice: every candidate's target test accuracy (labels read here only), the best
-    one and the regret of the choice (best accuracy - chosen accuracy)."""
-    acc = {label: (chosen_acc if label == chosen else
-                   run_task(spec, method=name, seeds=[seed], params=p, write=False).accuracy)
-           for label, (name, p) in cands.items()}
+def _has_labels(ds) -> bool:
+    from .data.schema import UNLABELED, task_of
+
+    if len(ds) == 0:
+        return False
+    if task_of(ds) == "pos":
+        return any(len(t) for t in ds["upos"])
+    return any(x != UNLABELED for x in ds["label"])
+
+
+def _oracle(tt: TransferTask, models: Mapping[str, Method], chosen: str, seed: int) -> dict:
+    """After the choice: every candidate's target test accuracy (the models fitted for the
+    validators; labels read here only), the best one and the regret of the choice (best accuracy -
+    chosen accuracy)."""
+    from .evaluators import evaluate_predictions
+
+    acc = {label: float(evaluate_predictions(tt.target, m.predict(tt.target), seed=seed)["accuracy"])
+           for label, m in models.items()}
     best = max(sorted(acc), key=lambda k: acc[k])
     return {"oracle": {"best": best, "accuracy": acc, "note": "computed after the choice from the target test "
-                       "labels; never an input of the choice"}, "regret": acc[best] - acc[chosen]}
+                       "labels, with the candidates fitted for the validators; never an input of the choice"},
+            "regret": acc[best] - acc[chosen]}
 
 
 def _fmt(x) -> str:

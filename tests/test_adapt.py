@@ -71,6 +71,8 @@ def test_adapt_end_to_end_on_blitzer(tmp_path, require_corpus):
     acc = c["oracle"]["accuracy"]
     assert set(acc) == {"none", "reweight-clf"} and all(0.4 < a <= 1.0 for a in acc.values())
     assert c["regret"] == pytest.approx(max(acc.values()) - acc[c["chosen"]])
+    # the validators' fit of the chosen method is the run's fit: the same accuracy on the test rows
+    assert c["oracle"]["run_accuracy"] == pytest.approx(acc[c["chosen"]])
     report = (out / "report.md").read_text(encoding="utf-8")
     assert f"Chosen: `{c['chosen']}`" in report and "reweight-clf" in report
     metrics = json.loads((out / "run" / "metrics.json").read_text(encoding="utf-8"))
@@ -119,7 +121,10 @@ def test_adapt_source_target_unlabeled_form_on_own_files(tmp_path, require_corpu
     assert rc == 0
     c = json.loads((out / "choice.json").read_text(encoding="utf-8"))
     assert c["kind"] == "sentiment" and c["budget"] == "cpu" and set(c["candidates"]) == {"none", "self-train"}
-    assert c["task"] == "books.jsonl->kitchen-test.jsonl" and "oracle" not in c and not c["excluded"]
+    assert c["task"] == "books.jsonl->kitchen-test.jsonl" and not c["excluded"]
+    # the target file carries labels, so the oracle is measured (after the choice) without --oracle
+    assert set(c["oracle"]["accuracy"]) == {"none", "self-train"}
+    assert c["regret"] == pytest.approx(max(c["oracle"]["accuracy"].values()) - c["oracle"]["accuracy"][c["chosen"]])
     assert load_model(out / c["run"]["model"]).predict(["works great, I love it"])[0] in (0, 1)
     capsys.readouterr()
     assert main(["adapt", "--source", str(src), "--target", str(tgt), "--out", str(tmp_path / "x")]) == 2

@@ -95,6 +95,7 @@ def add_commands(sub) -> None:
     p.add_argument("--folds", type=int, default=5, help="cross-validation folds of the validators")
     p.add_argument("--max-rows", type=int, default=2000,
                    help="target rows the reverse and information-maximisation validators read (a seeded sample)")
-    p.add_argument("--oracle", action="store_true",
-                   help="after choosing, score every candidate on the labeled target test rows and report the regret")
+    p.add_argument("--oracle", action=argparse.BooleanOptionalAction, default=None,
+                   help="after choosing, score every candidate on the labeled target test rows and report the "
+                        "oracle and the regret (default: wherever the target rows carry labels)")
     p.set_defaults(fn=cmd_adapt)
