@@ -413,13 +413,10 @@ def adapt(task: TaskSpec | str | Path, candidates: str | Sequence | Mapping = "a
 
 
 def _has_labels(ds) -> bool:
-    from .data.schema import UNLABELED, task_of
+    from .data.schema import task_of
+    from .evaluators._common import has_labels
 
-    if len(ds) == 0:
-        return False
-    if task_of(ds) == "pos":
-        return any(len(t) for t in ds["upos"])
-    return any(x != UNLABELED for x in ds["label"])
+    return len(ds) > 0 and has_labels(ds, task_of(ds))
 
 
 def _oracle(tt: TransferTask, models: Mapping[str, Method], chosen: str, seed: int) -> dict:
@@ -455,14 +452,15 @@ def diagnosis_lines(choice: Mapping[str, Any], top: int = 3) -> list[str]:
         out.append(f"- Importance weights toward the target: effective sample size {w['ess']:.0f} of {w['n']} source "
                    f"rows ({100 * w['ess_share']:.0f}%).")
     ls = diag.get("label_shift") or {}
-    if ls.get("source") and ls.get("predicted"):
-        src, est = ls["source"], ls["predicted"]
+    if ls.get("source") and ls.get("target"):
+        src, est = ls["source"], ls["target"]  # in unlabeled mode, ``target`` is the BBSE estimate
         moves = sorted(src, key=lambda k: -abs(float(est.get(k, 0.0)) - float(src[k])))[:top]
         tv = ls.get("tv_distance")
-        out.append("- Label shift (BBSE estimate of the target's label distribution): "
+        name = {"0": "negative", "1": "positive"} if choice.get("kind") == "sentiment" else {}
+        out.append("- Label shift (BBSE estimate of the target's label distribution, source → target): "
                    + (f"total variation {tv:.3f}; " if isinstance(tv, int | float) else "")
-                   + ", ".join(f"{k} {100 * float(src[k]):.1f}% → {100 * float(est.get(k, 0.0)):.1f}%" for k in moves)
-                   + ".")
+                   + ", ".join(f"{name.get(str(k), k)} {100 * float(src[k]):.1f}% → {100 * float(est.get(k, 0.0)):.1f}%"
+                               for k in moves) + ".")
     out += [f"- {n}" for n in diag.get("notes") or []]
     return out or ["- (no diagnosis)"]
 
