@@ -77,8 +77,15 @@ def compute_pos(bench, seeds) -> dict:
                             own={"self-train": {"rounds": POS_ROUNDS}})}
 
 
+MIN_ORACLE_GAIN = 0.005  # below half a point, a share of the oracle's gain means nothing
+
+
 def _pct(x) -> str:
     return "—" if x is None else f"{100 * x:.0f}%"
+
+
+def _captured(s: dict) -> str:
+    return _pct(s["captured"]) if s["oracle_gain"] >= MIN_ORACLE_GAIN else "n/a"
 
 
 def render(title: str, what: str):
@@ -93,7 +100,8 @@ def render(title: str, what: str):
                  "`nlpta adapt` (mean rank over source_cv, iwcv, dev, reverse and im, kept only with a margin over "
                  "`none`, else `none`). The oracle is the best candidate by target test accuracy, per seed. "
                  "Accuracies are 100 × the average over the pairs, mean ± 95% CI over seeds; *regret* = oracle − "
-                 "chosen; *captured* = the chosen's gain over `none` as a share of the oracle's; *below none* = "
+                 "chosen; *captured* = the chosen's gain over `none` as a share of the oracle's (n/a where the oracle "
+                 "gains less than half a point); *below none* = "
                  "pairs where the chosen method is below `none` beyond the 95% interval of the paired seeds; "
                  "*worst* = the lowest pair mean of chosen − `none` (points); ρ = Spearman's rank correlation of "
                  "the validator's score with the candidates' target accuracy, mean ± 95% CI over (pair, seed) "
@@ -108,12 +116,13 @@ def render(title: str, what: str):
             picks = ", ".join(f"{k} {v}" for k, v in sorted(s["picked"].items(), key=lambda x: -x[1]))
             name = f"**`{how}` rule**" if how == RULE else f"`{how}`"
             lines.append(f"| {name} | {fmt_ci(s['chosen_acc'])} | {100 * s['regret']:.2f} | {100 * s['gain']:+.2f} | "
-                         f"{_pct(s['captured'])} | {s['n_below']} of {n_pairs} | {100 * s['worst']:+.1f} | {rho_txt} | "
+                         f"{_captured(s)} | {s['n_below']} of {n_pairs} | {100 * s['worst']:+.1f} | {rho_txt} | "
                          f"{_pct(rho.get('positive'))} | {picks} |")
         s = summ[RULE]
         lines.append(f"| `none` | {fmt_ci(s['none'])} | {100 * (np.mean(list(s['oracle'].values())) - np.mean(list(s['none'].values()))):.2f} "
                      "| +0.00 | 0% | — | — | — | — | — |")
-        lines.append(f"| oracle | {fmt_ci(s['oracle'])} | 0.00 | {100 * s['oracle_gain']:+.2f} | 100% | — | — | — | — | — |")
+        lines.append(f"| oracle | {fmt_ci(s['oracle'])} | 0.00 | {100 * s['oracle_gain']:+.2f} | "
+                     f"{'100%' if s['oracle_gain'] >= MIN_ORACLE_GAIN else 'n/a'} | — | — | — | — | — |")
         lines += ["", f"Per pair, the `{RULE}` rule (chosen per seed, in seed order):", "",
                   "| pair | `none` | oracle | chosen | accuracy | chosen − none | regret |",
                   "|---|---:|---:|---|---:|---:|---:|"]
@@ -131,6 +140,17 @@ def render(title: str, what: str):
         if n_pairs > 1:
             lines.append(f"| **average ({n_pairs} pairs)** | " + " | ".join(
                 f"**{fmt_ci(mean_over(list(accs[c].values())))}**" for c in kind_cands) + " |")
+        flagged = [(pair, c, v["accuracy"] - u["candidates"]["none"]["accuracy"]) for pair, by in units.items()
+                   for u in by.values() for c, v in u["candidates"].items() if v["collapsed"]]
+        n_fits = sum(len(u["candidates"]) for by in units.values() for u in by.values())
+        if flagged:
+            which = sorted({c for _, c, _ in flagged})
+            lines += ["", f"The prediction guard flagged {len(flagged)} of {n_fits} candidate fits as collapsed "
+                          f"({', '.join(f'`{c}`' for c in which)}); their target accuracy was "
+                          f"{100 * float(np.mean([d for *_, d in flagged])):+.1f} points from `none`'s on average "
+                          f"(from {100 * min(d for *_, d in flagged):+.1f} to {100 * max(d for *_, d in flagged):+.1f})."]
+        else:
+            lines += ["", f"The prediction guard flagged none of the {n_fits} candidate fits."]
         secs = [u["seconds"] for by in units.values() for u in by.values()]
         lines += ["", f"One (pair, seed) measurement: {np.mean(secs):.0f} s on average ({len(kind_cands)} candidates, "
                       f"each fitted {FOLDS + 2} times).", "", provenance_line(r["provenance"], r["seeds"])]
