@@ -32,7 +32,7 @@ SCRIPT = "scripts/bench_choice.py"
 PREFIX = "choice-"
 FOLDS, MAX_ROWS = 3, 2000
 # POS at the demo's size (a CPU budget: a tagger is fitted 2 + FOLDS times per candidate and seed)
-POS_LIMIT, POS_UNLABELED, POS_MAX_ITER, POS_ROUNDS = 1200, 1000, 50, 1
+POS_LIMIT, POS_UNLABELED, POS_MAX_ITER, POS_ROUNDS = 600, 500, 50, 1
 POS_PAIRS = (("email", "reviews"), ("answers", "reviews"), ("email", "weblog"))
 VALIDATORS = (*DECISION_VALIDATORS, *EXTRA_VALIDATORS)
 
