@@ -90,7 +90,7 @@ def _captured(s: dict) -> str:
 
 def render(title: str, what: str):
     def _render(r: dict) -> str:
-        units = {p: {int(s): u for s, u in by.items()} for p, by in r["units"].items()}
+        units = {p: {int(s): u for s, u in by.items()} for p, by in r["results"]["units"].items()}
         kind_cands = list(next(iter(next(iter(units.values())).values()))["candidates"])
         n_pairs = len(units)
         lines = [title, "", what + f" Candidates: {', '.join(f'`{c}`' for c in kind_cands)} (`auto` on a CPU budget), "
