@@ -43,14 +43,9 @@ def task_from_args(a: argparse.Namespace):
 
 
 def cmd_adapt(a: argparse.Namespace) -> int:
-    from .run import _parse_value
+    from .run import parse_params
 
-    params = {}
-    for kv in a.param or []:
-        k, sep, v = kv.partition("=")
-        if not sep or not k.strip():
-            raise Errors.E910(given=kv)
-        params[k] = _parse_value(kv, v)
+    params = parse_params(a.param)
     cands = a.candidates.strip()
     if not cands or (cands != "auto" and not [c for c in cands.split(",") if c.strip()]):
         raise Errors.E912(option="--candidates", given=a.candidates, expected="auto or comma-separated method names")

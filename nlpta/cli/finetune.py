@@ -27,16 +27,10 @@ def cmd_push(a: argparse.Namespace) -> int:
 
 
 def cmd_finetune(a: argparse.Namespace) -> int:
-    from ..errors import Errors
     from ..pipeline import run_task
-    from .run import _parse_value, parse_seeds  # the same --param / --seeds rules as nlpta run
+    from .run import parse_params, parse_seeds  # the same --param / --seeds rules as nlpta run
 
-    params: dict = {}
-    for kv in a.param or []:
-        k, sep, v = kv.partition("=")
-        if not sep or not k.strip():
-            raise Errors.E910(given=kv)
-        params[k] = _parse_value(kv, v)
+    params = parse_params(a.param)
     for key in ("model", "max_steps", "max_length", "max_examples", "checkpoint_every", "checkpoint_dir"):
         if getattr(a, key) is not None:
             params[key] = getattr(a, key)

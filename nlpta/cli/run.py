@@ -8,6 +8,21 @@ import sys
 from ..errors import Errors, NlptaError
 
 
+def parse_params(given: list[str] | None) -> dict:
+    """``--param KEY=VALUE`` options as a dict, each value read as YAML (:func:`_parse_value`).
+
+    Raises:
+        NlptaError: E910 (no ``=`` or an empty key), E914 (a value that is not valid YAML).
+    """
+    params = {}
+    for kv in given or []:
+        k, sep, v = kv.partition("=")
+        if not sep or not k.strip():
+            raise Errors.E910(given=kv)
+        params[k] = _parse_value(kv, v)
+    return params
+
+
 def _parse_value(given: str, v: str):
     """A ``--param`` value read as YAML (bounded alias expansion, like task files).
 
@@ -56,12 +71,7 @@ def parse_seeds(seeds: str | None, seed: int | None) -> list[int] | None:
 
 def cmd_run(a: argparse.Namespace) -> int:
     seeds = parse_seeds(a.seeds, a.seed)  # checked before anything is loaded
-    params = {}
-    for kv in a.param or []:
-        k, sep, v = kv.partition("=")
-        if not sep or not k.strip():
-            raise Errors.E910(given=kv)
-        params[k] = _parse_value(kv, v)
+    params = parse_params(a.param)
     from ..pipeline import run_task
 
     res = run_task(a.task, method=a.method, seeds=seeds, out_dir=a.out, params=params, save_model=a.save_model)
