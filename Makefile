@@ -19,11 +19,11 @@ setup: $(STAMP)
 demo: $(STAMP)
 	# choose a method without target labels (validators, guards, fallback to none) on a sentiment and
 	# a POS pair; --oracle then measures every candidate on the labeled target test rows (gain, regret)
-	$(BIN)/nlpta adapt tasks/senti-books-to-kitchen.yaml --candidates none,self-train,label-shift \
-		--folds 2 --seed 1 --oracle --out runs/demo/adapt-senti-books-to-kitchen
+	$(BIN)/nlpta adapt tasks/demo-senti-books-to-kitchen.yaml --candidates none,self-train,label-shift \
+		--param 'Cs=[10.0]' --folds 2 --max-rows 1000 --seed 1 --oracle --out runs/demo/adapt-senti-books-to-kitchen
 	@sed -n '1,/^The chosen method/p' runs/demo/adapt-senti-books-to-kitchen/report.md
-	$(BIN)/nlpta adapt tasks/demo-pos-ewt-email-to-reviews.yaml --candidates none,self-train --param max_iter=50 \
-		--folds 2 --max-rows 500 --seed 1 --oracle --out runs/demo/adapt-pos-ewt-email-to-reviews
+	$(BIN)/nlpta adapt tasks/demo-pos-ewt-email-to-reviews.yaml --candidates none,self-train --param max_iter=30 \
+		--folds 2 --max-rows 400 --seed 1 --oracle --out runs/demo/adapt-pos-ewt-email-to-reviews
 	@sed -n '1,/^The chosen method/p' runs/demo/adapt-pos-ewt-email-to-reviews/report.md
 	@echo "demo done: reports in runs/demo/*/report.md; the chosen models in runs/demo/*/run/model-seed1"
 

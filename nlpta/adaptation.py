@@ -21,6 +21,14 @@ The rule (:func:`choose`), in full:
    exceeds one standard error of the paired per-fold gains. Otherwise the choice falls back to
    ``none``: validators are weak evidence (Musgrave, Belongie & Lim 2021, *A reality check*), and
    adapting on weak evidence is how negative transfer happens.
+5. **The label-mix guard** (classification tasks): where the diagnosis estimates the unlabeled
+   target rows' label mix (BBSE, Lipton et al. 2018) at a total variation of at least
+   :data:`LABEL_MIX_GUARD` from the source's, the choice falls back to ``none`` too. Whether the rows
+   the model will predict share that mix cannot be told from unlabeled rows, and every adapting
+   candidate moves the model toward it. Measured: FDU-MTL's ``unlabel`` files are mostly positive
+   while its test splits are balanced; the rule without this guard chose ``self-train`` on
+   magazines → music and lost 6.3 points (BENCHMARKS.md). Name the candidates yourself, or pass
+   ``label_mix_guard=False``, to adapt anyway.
 
 ``predicted_gain_over_none`` of each candidate is the IWCV accuracy difference against ``none``
 with a 95% Student-t interval over the paired cross-validation folds (the folds are the same for
@@ -65,9 +73,15 @@ from .validation import (
     reverse,
     source_cv,
 )
-from .validation.validators import _check_candidate, _fitted, _need_unlabeled, _target_sample
+from .validation.validators import (
+    LABEL_MIX_NOTE,
+    _check_candidate,
+    _fitted,
+    _need_unlabeled,
+    _target_sample,
+)
 
-__all__ = ["AUTO_CANDIDATES", "BUDGETS", "DECISION_VALIDATORS", "EXTRA_VALIDATORS", "GPU_CANDIDATES", "MIN_WINS",
+__all__ = ["AUTO_CANDIDATES", "BUDGETS", "DECISION_VALIDATORS", "EXTRA_VALIDATORS", "GPU_CANDIDATES", "LABEL_MIX_GUARD", "MIN_WINS",
            "AdaptResult", "adapt", "auto_candidates", "choose", "gain_over", "resolve_budget", "score_candidates"]
 
 AUTO_CANDIDATES: dict[str, tuple[str, ...]] = {
@@ -78,11 +92,14 @@ GPU_CANDIDATES: dict[str, tuple[str, ...]] = {"sentiment": ("lora", "lora-dapt")
 BUDGETS = ("auto", "cpu", "gpu")
 DECISION_VALIDATORS: tuple[str, ...] = ("source_cv", "iwcv", "dev", "reverse", "im")
 MIN_WINS = 3  # validators on which the winner must beat `none`
+LABEL_MIX_GUARD = LABEL_MIX_NOTE  # total variation of the estimated target label mix from the source's
 RULE = ("exclude candidates the prediction guard flags (collapse); rank the rest on each of "
         f"{', '.join(DECISION_VALIDATORS)} (1 = best, ties share the mean rank); choose the lowest mean rank "
         "(ties: higher iwcv, then name); keep it only if it scores higher than none on at least "
         f"{MIN_WINS} of those validators (all of them where fewer score both) and its IWCV-predicted gain over "
-        "none exceeds one standard error of the paired per-fold gains; otherwise fall back to none")
+        "none exceeds one standard error of the paired per-fold gains; otherwise fall back to none; "
+        f"classification: also fall back to none where the unlabeled target rows' estimated label mix is at least "
+        f"{LABEL_MIX_GUARD:.2f} (total variation) from the source's")
 
 
 @dataclass
@@ -179,7 +196,8 @@ def gain_over(oof_c, oof_none, weights) -> dict[str, float | int]:
 # ------------------------------------------------------------------------------ the rule
 def choose(scores: Mapping[str, Mapping[str, float | None]], flagged: Sequence[str] = (),
            gains: Mapping[str, Mapping[str, float]] | None = None,
-           validators: Sequence[str] = DECISION_VALIDATORS, min_wins: int = MIN_WINS) -> dict[str, Any]:
+           validators: Sequence[str] = DECISION_VALIDATORS, min_wins: int = MIN_WINS,
+           label_mix: float | None = None, label_mix_guard: float | None = LABEL_MIX_GUARD) -> dict[str, Any]:
     """Apply the documented rule (module docstring) to validator scores.
 
     Args:
@@ -187,6 +205,9 @@ def choose(scores: Mapping[str, Mapping[str, float | None]], flagged: Sequence[s
         flagged: labels the prediction guard flags (excluded).
         gains: ``{label: gain_over(...)}`` (``estimate`` and ``se``); a candidate without one fails
             the margin test.
+        label_mix: the total variation of the estimated target label mix from the source's
+            (the diagnosis's ``label_shift.tv_distance``; ``None``: not estimated, no guard).
+        label_mix_guard: the label-mix guard's threshold (``None``: no guard).
 
     Returns:
         ``{"chosen", "best", "fallback", "ranks": {label: {validator: rank}}, "mean_rank": {label:
@@ -221,6 +242,13 @@ def choose(scores: Mapping[str, Mapping[str, float | None]], flagged: Sequence[s
     best = ranked[0]
     if best == "none":
         return {**out, "chosen": "none", "best": best, "fallback": False, "reason": "none has the best mean rank"}
+    if label_mix is not None and label_mix_guard is not None and float(label_mix) >= label_mix_guard:
+        return {**out, "chosen": "none", "best": best, "fallback": True,
+                "reason": f"{best} has the best mean rank, but the unlabeled target rows' label mix is estimated at a "
+                          f"total variation of {float(label_mix):.2f} from the source's (guard: {label_mix_guard:.2f}): "
+                          "adapting would follow that mix, and whether the rows to predict share it cannot be told "
+                          "without their labels; falling back to none (name the candidates or pass "
+                          "label_mix_guard=False to adapt anyway)"}
     if "none" in flagged:
         return {**out, "chosen": best, "best": best, "fallback": False,
                 "reason": f"{best} has the best mean rank and none itself is flagged (collapse), so no margin is asked"}
@@ -325,7 +353,8 @@ def _jsonable(x):
 # ------------------------------------------------------------------------------ the entry point
 def adapt(task: TaskSpec | str | Path, candidates: str | Sequence | Mapping = "auto", seed: int = 1,
           out_dir: str | Path | None = None, *, params: Mapping[str, Any] | None = None, folds: int = 5,
-          max_rows: int | None = 2000, oracle: bool | None = None, budget: str = "auto") -> AdaptResult:
+          max_rows: int | None = 2000, oracle: bool | None = None, budget: str = "auto",
+          label_mix_guard: bool = True) -> AdaptResult:
     """Choose an adaptation method for ``task`` without target labels and run it.
 
     Loads the task (``seed``), scores the candidates (``"auto"``: :data:`AUTO_CANDIDATES` for the
@@ -344,6 +373,8 @@ def adapt(task: TaskSpec | str | Path, candidates: str | Sequence | Mapping = "a
             carry labels, ``True`` always (E605 without labels), ``False`` never.
         budget: ``cpu``, ``gpu`` or ``auto`` (``gpu`` where CUDA is available): which methods
             ``candidates="auto"`` lists (:func:`auto_candidates`).
+        label_mix_guard: apply the rule's label-mix guard (step 5 of the module docstring;
+            classification tasks only).
 
     Returns:
         an :class:`AdaptResult`.
@@ -373,7 +404,9 @@ def adapt(task: TaskSpec | str | Path, candidates: str | Sequence | Mapping = "a
                                "flags": flags, "excluded": collapsed}
         gains = {label: gain_over(oofs[label], oofs["none"], sw) for label in results if label != "none"}
         scores = {label: c["scores"] for label, c in cand_out.items()}
-        decision = choose(scores, flagged, gains)
+        diag = diagnosis(tt, models.get("none") if spec.task == "pos" else None, max_rows=max_rows or 1000)
+        decision = choose(scores, flagged, gains, label_mix=_label_mix(diag, spec.task),
+                          label_mix_guard=LABEL_MIX_GUARD if label_mix_guard else None)
         for label, c in cand_out.items():
             c["ranks"] = decision["ranks"][label]
             c["mean_rank"] = decision["mean_rank"][label]
@@ -382,13 +415,14 @@ def adapt(task: TaskSpec | str | Path, candidates: str | Sequence | Mapping = "a
                                               "folds": oofs["none"].folds})
             if label != "none":
                 c["wins_over_none"] = decision["wins_over_none"][label]
-        diag = diagnosis(tt, models.get("none") if spec.task == "pos" else None, max_rows=max_rows or 1000)
         chosen = decision["chosen"]
         choice: dict[str, Any] = {
             "task": spec.name, "kind": spec.task, "seed": seed, "chosen": chosen,
             "chosen_method": cands[chosen][0], "chosen_params": cands[chosen][1],
             "best_by_rank": decision["best"], "fallback": decision["fallback"], "reason": decision["reason"],
             "budget": resolve_budget(budget), "rule": RULE, "validators": list(DECISION_VALIDATORS),
+            "label_mix_guard": {"applied": bool(label_mix_guard) and spec.task != "pos",
+                                "threshold": LABEL_MIX_GUARD, "estimate": _label_mix(diag, "sentiment")},
             "excluded": sorted(flagged),
             "candidates": cand_out, "weights": sw.summary, "diagnosis": diag, "nlpta": __version__,
         }
@@ -410,6 +444,16 @@ def adapt(task: TaskSpec | str | Path, candidates: str | Sequence | Mapping = "a
         folder.commit({"task": spec.name, "method": f"adapt:{chosen}", "seeds": [seed], "nlpta": __version__,
                        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())})
     return AdaptResult(choice=choice, out_dir=out)
+
+
+def _label_mix(diag: Mapping[str, Any] | None, kind: str) -> float | None:
+    """The diagnosis's total variation of the estimated target label mix from the source's, for the
+    label-mix guard: classification only (``None`` for POS, whose tag mix differs between genres
+    without making a sentence-level pseudo-label or prior wrong, or where no estimate was made)."""
+    if kind == "pos" or not diag:
+        return None
+    tv = (diag.get("label_shift") or {}).get("tv_distance")
+    return float(tv) if isinstance(tv, int | float) else None
 
 
 def _has_labels(ds) -> bool:

@@ -22,9 +22,18 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import numpy as np  # noqa: E402
 
-from nlpta.adaptation import AUTO_CANDIDATES, DECISION_VALIDATORS, EXTRA_VALIDATORS  # noqa: E402
+from nlpta.adaptation import AUTO_CANDIDATES, DECISION_VALIDATORS, EXTRA_VALIDATORS, LABEL_MIX_GUARD  # noqa: E402
 from nlpta.bench import Section, main, provenance_line  # noqa: E402
-from nlpta.bench.choice import RULE, candidate_accuracy, correlations, measure_choice, summarize  # noqa: E402
+from nlpta.bench.choice import (  # noqa: E402
+    RULE,
+    RULE_UNGUARDED,
+    candidate_accuracy,
+    correlations,
+    label_mix,
+    measure_choice,
+    measure_diagnosis,
+    summarize,
+)
 from nlpta.bench.specs import BLITZER_PAIRS, FDU_PAIRS, blitzer, ewt, fdu  # noqa: E402
 from nlpta.bench.stats import fmt_ci, fmt_paired, mean_over  # noqa: E402
 
@@ -49,8 +58,11 @@ def _units(bench, seeds, tasks: dict, kind: str, params: dict | None = None, own
     cands = _cands(kind, params)
     for c, p in (own or {}).items():
         cands[c][1].update(p)
-    got = {pair: {s: bench.measure(measure_choice, seed=s, task=tasks[pair].to_dict(), candidates=cands,
-                                   folds=FOLDS, max_rows=MAX_ROWS) for s in seeds} for pair in order}
+    got = {pair: {s: {**bench.measure(measure_choice, seed=s, task=tasks[pair].to_dict(), candidates=cands,
+                                      folds=FOLDS, max_rows=MAX_ROWS),
+                      "diagnosis": bench.measure(measure_diagnosis, seed=s, task=tasks[pair].to_dict(),
+                                                 max_rows=MAX_ROWS)}
+                  for s in seeds} for pair in order}
     return {pair: got[pair] for pair in tasks}
 
 
@@ -65,6 +77,10 @@ def compute_one(bench, seeds) -> dict:
 
 def compute_fdu(bench, seeds) -> dict:
     return {"units": _units(bench, seeds, {f"{s}->{t}": fdu(s, t) for s, t in FDU_PAIRS}, "sentiment")}
+
+
+def compute_fdu_train(bench, seeds) -> dict:
+    return {"units": _units(bench, seeds, {f"{s}->{t}": fdu(s, t, pool="train") for s, t in FDU_PAIRS}, "sentiment")}
 
 
 def compute_pos(bench, seeds) -> dict:
@@ -98,7 +114,9 @@ def render(title: str, what: str):
                  f"source folds and up to {MAX_ROWS:,} target rows. A validator alone chooses the candidate with "
                  "its best score among those the prediction guard does not flag; `adapt` is the rule of "
                  "`nlpta adapt` (mean rank over source_cv, iwcv, dev, reverse and im, kept only with a margin over "
-                 "`none`, else `none`). The oracle is the best candidate by target test accuracy, per seed. "
+                 f"`none`, else `none`; for sentiment, also `none` where the BBSE estimate of the target rows' label "
+                 f"mix is at least {LABEL_MIX_GUARD:.2f} in total variation from the source's: the label-mix guard, "
+                 "shown apart too). The oracle is the best candidate by target test accuracy, per seed. "
                  "Accuracies are 100 × the average over the pairs, mean ± 95% CI over seeds; *regret* = oracle − "
                  "chosen; *captured* = the chosen's gain over `none` as a share of the oracle's (n/a where the oracle "
                  "gains less than half a point); *below none* = "
@@ -109,12 +127,13 @@ def render(title: str, what: str):
                  "| chooser | accuracy | regret | gain over none | captured | below none | worst | ρ with target "
                  "accuracy | ρ > 0 | chosen (times) |", "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
         summ = {}
-        for how in (*VALIDATORS, RULE):
+        for how in (*VALIDATORS, RULE_UNGUARDED, RULE):
             s = summ[how] = summarize(units, how)
-            rho = correlations(units, how) if how != RULE else {"n": 0}
+            rho = correlations(units, how) if how not in (RULE, RULE_UNGUARDED) else {"n": 0}
             rho_txt = (f"{rho['mean']:+.2f} ({rho['low']:+.2f} to {rho['high']:+.2f})" if rho.get("n", 0) > 1 else "—")
             picks = ", ".join(f"{k} {v}" for k, v in sorted(s["picked"].items(), key=lambda x: -x[1]))
-            name = f"**`{how}` rule**" if how == RULE else f"`{how}`"
+            name = {RULE: f"**`{how}` rule**", RULE_UNGUARDED: "`adapt` rule without its label-mix guard"}.get(
+                how, f"`{how}`")
             lines.append(f"| {name} | {fmt_ci(s['chosen_acc'])} | {100 * s['regret']:.2f} | {100 * s['gain']:+.2f} | "
                          f"{_captured(s)} | {s['n_below']} of {n_pairs} | {100 * s['worst']:+.1f} | {rho_txt} | "
                          f"{_pct(rho.get('positive'))} | {picks} |")
@@ -124,11 +143,13 @@ def render(title: str, what: str):
         lines.append(f"| oracle | {fmt_ci(s['oracle'])} | 0.00 | {100 * s['oracle_gain']:+.2f} | "
                      f"{'100%' if s['oracle_gain'] >= MIN_ORACLE_GAIN else 'n/a'} | — | — | — | — | — |")
         lines += ["", f"Per pair, the `{RULE}` rule (chosen per seed, in seed order):", "",
-                  "| pair | `none` | oracle | chosen | accuracy | chosen − none | regret |",
-                  "|---|---:|---:|---|---:|---:|---:|"]
+                  "| pair | label mix (TV) | `none` | oracle | chosen | accuracy | chosen − none | regret |",
+                  "|---|---:|---:|---:|---|---:|---:|---:|"]
         for pair, p in s["pairs"].items():
             reg = float(np.mean([p["oracle"][k] - p["chosen_acc"][k] for k in p["oracle"]]))
-            lines.append(f"| {pair.replace('->', ' → ')} | {fmt_ci(p['none'])} | {fmt_ci(p['oracle'])} | "
+            tvs = [t for u in units[pair].values() if (t := label_mix(u)) is not None]
+            tv = f"{np.mean(tvs):.2f}" if tvs else "—"
+            lines.append(f"| {pair.replace('->', ' → ')} | {tv} | {fmt_ci(p['none'])} | {fmt_ci(p['oracle'])} | "
                          f"{', '.join(p['chosen'][k] for k in sorted(p['chosen']))} | {fmt_ci(p['chosen_acc'])} | "
                          f"{fmt_paired(p['none'], p['chosen_acc'])}{' **below**' if p['below'] else ''} | "
                          f"{100 * reg:.2f} |")
@@ -167,6 +188,13 @@ SECTIONS = [
             render("### Choosing without target labels: FDU-MTL, 10 pairs",
                    "FDU-MTL (Liu et al. 2017): source train → target test, the target's `unlabel` file as target rows; "
                    "pairs of domains outside Blitzer's four."), seeds=[1, 2, 3], script=SCRIPT),
+    Section("choice-fdu-train", "### Choosing without target labels: FDU-MTL, 10 pairs, target rows with the test's label mix",
+            compute_fdu_train,
+            render("### Choosing without target labels: FDU-MTL, 10 pairs, target rows with the test's label mix",
+                   "The same 10 FDU-MTL pairs, but the target rows are the target's *train* split with its labels "
+                   "stripped (balanced like the test split; no test row), in place of the `unlabel` file, whose "
+                   "label mix is Amazon's natural one (a source-only model predicts 70-87% of it positive)."),
+            seeds=[1, 2, 3], script=SCRIPT),
     Section("choice-pos", "### Choosing without target labels: POS tagging on EWT genres", compute_pos,
             render("### Choosing without target labels: POS tagging on EWT genres",
                    f"At the demo's size (a CPU budget): a seeded sample of {POS_LIMIT:,} source-genre training "
@@ -177,7 +205,7 @@ SECTIONS = [
             render("## Choosing without target labels: 1 pair", "Blitzer books → kitchen (a check)."), seeds=[1],
             script=SCRIPT),
 ]
-PAGE = SECTIONS[:3]
+PAGE = SECTIONS[:4]
 
 
 def _page() -> list:

@@ -39,6 +39,26 @@ def test_falls_back_to_none_without_a_margin():
     assert choose(few, gains={"a": {"estimate": 0.05, "se": 0.01}})["chosen"] == "none"
 
 
+def test_label_mix_guard_falls_back_to_none_at_its_threshold():
+    """A clear winner is kept under the label-mix guard's threshold and dropped at it; ``None`` (no
+    estimate, or POS) and a disabled guard leave the rule as it was."""
+    from nlpta.adaptation import LABEL_MIX_GUARD
+
+    scores = _scores(none=[0.70, 0.70, 0.70, 0.60, 0.20], a=[0.75, 0.76, 0.74, 0.65, 0.25])
+    gains = {"a": {"estimate": 0.05, "se": 0.01}}
+    assert choose(scores, gains=gains)["chosen"] == "a"
+    assert choose(scores, gains=gains, label_mix=LABEL_MIX_GUARD - 0.01)["chosen"] == "a"
+    d = choose(scores, gains=gains, label_mix=LABEL_MIX_GUARD)
+    assert d["chosen"] == "none" and d["best"] == "a" and d["fallback"]
+    assert "label mix" in d["reason"] and f"{LABEL_MIX_GUARD:.2f}" in d["reason"]
+    assert choose(scores, gains=gains, label_mix=0.5, label_mix_guard=None)["chosen"] == "a"
+    assert choose(scores, gains=gains, label_mix=None)["chosen"] == "a"
+    # when none itself wins, the guard changes nothing (no fallback reported)
+    worse = _scores(none=[0.75, 0.76, 0.74, 0.65, 0.25], a=[0.70, 0.70, 0.70, 0.60, 0.20])
+    d = choose(worse, gains=gains, label_mix=0.5)
+    assert d["chosen"] == "none" and not d["fallback"]
+
+
 def test_adapt_end_to_end_on_blitzer(tmp_path, require_corpus):
     for name in ("mdsd:books", "mdsd:kitchen"):
         require_corpus(name)

@@ -44,6 +44,19 @@ def test_choices_exclude_the_flagged_candidate_and_the_rule_keeps_a_clear_winner
     assert choose_by(_unit(0.78, 0.82, 0.50, good_scores=0.70), RULE) == "none"
 
 
+def test_the_rule_reads_the_units_label_mix_and_the_unguarded_rule_does_not():
+    from nlpta.adaptation import LABEL_MIX_GUARD
+    from nlpta.bench.choice import RULE_UNGUARDED, label_mix
+
+    u = _unit(0.78, 0.82, 0.50)
+    assert label_mix(u) is None and choose_by(u, RULE) == "good"
+    u["diagnosis"] = {"label_shift": {"tv_distance": LABEL_MIX_GUARD + 0.05}}
+    assert label_mix(u) == pytest.approx(LABEL_MIX_GUARD + 0.05)
+    assert choose_by(u, RULE) == "none" and choose_by(u, RULE_UNGUARDED) == "good"
+    u["diagnosis"] = {"label_shift": None}  # POS: no estimate, no guard
+    assert label_mix(u) is None and choose_by(u, RULE) == "good"
+
+
 def test_summarize_regret_captured_share_and_pairs_below_none():
     units = {
         "a->b": {1: _unit(0.78, 0.82, 0.50), 2: _unit(0.80, 0.83, 0.50), 3: _unit(0.79, 0.83, 0.50)},
@@ -78,3 +91,18 @@ def test_spearman_and_correlations():
     assert correlations({"q": {1: u}}, "x") == {"n": 0}
     acc = candidate_accuracy({"p": {1: good, 2: good}}, "a")
     assert acc == {"p": {1: 0.8, 2: 0.8}}
+
+
+@pytest.mark.data
+def test_measure_diagnosis_gives_the_rule_its_label_mix(data_root):
+    """FDU-MTL apparel -> baby with the ``unlabel`` file (mostly positive): the stored diagnosis
+    carries the BBSE estimate far from the source's balanced mix, and the rule's guard reads it."""
+    from nlpta.adaptation import LABEL_MIX_GUARD
+    from nlpta.bench.choice import label_mix, measure_diagnosis
+    from nlpta.bench.specs import fdu
+
+    d = measure_diagnosis(fdu("apparel", "baby").to_dict(), seed=1, max_rows=800)
+    assert 0 <= d["domain_separability"]["pad"] <= 2 and d["seconds"] > 0
+    assert d["label_shift"]["target"]["1"] > 0.8 > d["label_shift"]["source"]["1"]
+    u = {**_unit(0.78, 0.82, 0.50), "diagnosis": d}
+    assert label_mix(u) >= LABEL_MIX_GUARD and choose_by(u, RULE) == "none"

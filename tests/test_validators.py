@@ -297,3 +297,26 @@ def test_pos_units_are_tokens(data_root):
     assert e["score"] < 0 and e["normalized"] < 1
     rev = reverse("none", params, task, m)
     assert not rev["degenerate"] and 0.3 < rev["score"] < 1.0
+
+
+@pytest.mark.data
+def test_diagnosis_notes_an_unlabeled_label_mix_unlike_the_source(data_root):
+    """FDU-MTL apparel -> baby: the ``unlabel`` file is Amazon's natural mix (mostly positive), the
+    train split is balanced like the source. The BBSE estimate moves far from the source's mix on
+    the first (total variation > 0.3) and the diagnosis says so in a note; on the second it stays
+    under the note's threshold and no note is written."""
+    from nlpta.bench.specs import fdu
+    from nlpta.tasks import TransferTask
+    from nlpta.validation import diagnosis
+    from nlpta.validation.validators import LABEL_MIX_NOTE
+
+    tv = {}
+    for pool in ("unlabel", "train"):
+        task = candidate_task(TransferTask(fdu("apparel", "baby", pool=pool), seed=1))
+        facts = diagnosis(task, max_rows=800)
+        tv[pool] = facts["label_shift"]["tv_distance"]
+        noted = [n for n in facts["notes"] if "label mix" in n]
+        assert bool(noted) == (tv[pool] >= LABEL_MIX_NOTE), (pool, tv[pool], facts["notes"])
+    assert tv["unlabel"] > 0.3 and tv["train"] < LABEL_MIX_NOTE, tv
+    est = facts["label_shift"]["target"]
+    assert abs(est["1"] - 0.5) < 0.2, est  # the train pool's estimate stays near balanced

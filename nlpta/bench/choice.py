@@ -21,6 +21,7 @@ import numpy as np
 from .stats import mean_over, paired
 
 RULE = "adapt"
+RULE_UNGUARDED = "adapt-unguarded"  # the rule without its label-mix guard (what stop 24 measured)
 
 
 def measure_choice(task: Mapping[str, Any], candidates: Mapping[str, Sequence], seed: int, folds: int = 3,
@@ -61,26 +62,55 @@ def measure_choice(task: Mapping[str, Any], candidates: Mapping[str, Sequence], 
     return {"candidates": out, "weights": sw.summary, "seconds": time.perf_counter() - t0}
 
 
+def measure_diagnosis(task: Mapping[str, Any], seed: int, max_rows: int = 2000) -> dict:
+    """The diagnosis :func:`nlpta.adapt` computes before choosing (:func:`nlpta.validation.diagnosis`
+    on the labeled source and the unlabeled target rows; no target label read): the domain
+    classifier's PAD and, for sentiment, the BBSE estimate of the target rows' label mix and its
+    total variation from the source's. POS gets no label-mix estimate here (it needs a fitted tagger).
+
+    Returns:
+        ``{"domain_separability": {...}, "label_shift": {...} | None, "notes": [...], "seconds"}``.
+    """
+    from nlpta.bench.cache import jsonable
+    from nlpta.tasks import TransferTask, parse_task
+    from nlpta.validation import diagnosis
+
+    t0 = time.perf_counter()
+    tt = TransferTask(parse_task(dict(task)), seed=seed)
+    facts = jsonable(diagnosis(tt, None, max_rows=max_rows))
+    return {**facts, "seconds": time.perf_counter() - t0}
+
+
 # ------------------------------------------------------------------------------ choices
 def choose_by(unit: Mapping[str, Any], how: str) -> str:
     """The candidate a unit's stored scores choose: ``how`` = a validator name (the highest score
     among the candidates the guard does not flag; ties: the first in order; ``none`` where no
-    candidate has a score) or ``"adapt"`` (:func:`nlpta.adaptation.choose`, the full rule)."""
+    candidate has a score), ``"adapt"`` (:func:`nlpta.adaptation.choose`, the full rule) or
+    ``"adapt-unguarded"`` (the rule without its label-mix guard)."""
     from nlpta.adaptation import choose
 
     c = unit["candidates"]
     flagged = [k for k, v in c.items() if v["collapsed"]]
-    if how == RULE:
+    if how in (RULE, RULE_UNGUARDED):
         from nlpta.adaptation import DECISION_VALIDATORS
 
         scores = {k: {v: c[k]["scores"].get(v) for v in DECISION_VALIDATORS} for k in c}
         gains = {k: v["gain"] for k, v in c.items() if v.get("gain")}
-        return choose(scores, flagged, gains)["chosen"]
+        return choose(scores, flagged, gains, label_mix=label_mix(unit) if how == RULE else None)["chosen"]
     scored = [(k, v["scores"].get(how)) for k, v in c.items() if k not in flagged and v["scores"].get(how) is not None]
     if not scored:
         return "none"
     best = max(s for _, s in scored)
     return next(k for k, s in scored if s == best)
+
+
+def label_mix(unit: Mapping[str, Any]) -> float | None:
+    """The unit's estimated label-mix shift (the total variation of :func:`measure_diagnosis`'s BBSE
+    estimate from the source's), which the ``adapt`` rule's label-mix guard reads; ``None`` where
+    the unit has no diagnosis (then no guard) or no estimate (POS)."""
+    ls = (unit.get("diagnosis") or {}).get("label_shift") or {}
+    tv = ls.get("tv_distance")
+    return float(tv) if isinstance(tv, int | float) else None
 
 
 def spearman(unit: Mapping[str, Any], validator: str) -> float | None:

@@ -80,10 +80,15 @@ FDU_PAIRS = (("apparel", "baby"), ("baby", "toys_games"), ("camera_photo", "soft
              ("MR", "video"), ("magazines", "music"), ("music", "dvd"))
 
 
-def fdu(source: str, target: str, unlabeled: bool = True) -> TaskSpec:
-    """FDU-MTL ``source`` train → ``target`` test (per domain ~1,600 / 400), the target's
-    ``unlabel`` file as unlabeled rows."""
-    return TaskSpec(name=f"fdu {source}->{target}", task="sentiment",
+def fdu(source: str, target: str, unlabeled: bool = True, pool: str = "unlabel") -> TaskSpec:
+    """FDU-MTL ``source`` train → ``target`` test (per domain ~1,600 / 400). The unlabeled rows:
+    ``pool="unlabel"`` -- the target's ``unlabel`` file (Amazon's natural label mix: a source-only
+    model predicts 70-87% of it positive, where the test split is balanced); ``pool="train"`` -- the
+    target's train split with its labels stripped (the test's label mix; no row of the test)."""
+    if pool not in ("unlabel", "train"):
+        raise ValueError(f"pool: 'unlabel' or 'train', not {pool!r}")
+    split = "unlabeled" if pool == "unlabel" else "train"
+    return TaskSpec(name=f"fdu {source}->{target}" + ("" if pool == "unlabel" else " (train pool)"), task="sentiment",
                     source=DataSpec(f"fdu:{source}", split="train"),
                     target=DataSpec(f"fdu:{target}", split="test"),
-                    unlabeled=DataSpec(f"fdu:{target}", split="unlabeled", labeled=False) if unlabeled else None)
+                    unlabeled=DataSpec(f"fdu:{target}", split=split, labeled=False) if unlabeled else None)

@@ -57,7 +57,7 @@ def cmd_adapt(a: argparse.Namespace) -> int:
 
     task = a.task_file if a.task_file else task_from_args(a)
     res = adapt(task, candidates=cands, seed=a.seed, out_dir=a.out, params=params, folds=a.folds,
-                oracle=a.oracle, budget=a.budget, max_rows=a.max_rows)
+                oracle=a.oracle, budget=a.budget, max_rows=a.max_rows, label_mix_guard=a.label_mix_guard)
     c = res.choice
     print(f"{c['task']}: chose {c['chosen']}" + (" (fallback)" if c["fallback"] else "") + f" -- {c['reason']}")
     if "regret" in c:
@@ -93,4 +93,7 @@ def add_commands(sub) -> None:
     p.add_argument("--oracle", action=argparse.BooleanOptionalAction, default=None,
                    help="after choosing, score every candidate on the labeled target test rows and report the "
                         "oracle and the regret (default: wherever the target rows carry labels)")
+    p.add_argument("--label-mix-guard", action=argparse.BooleanOptionalAction, default=True,
+                   help="sentiment: fall back to none where the unlabeled rows' estimated label mix is far from the "
+                        "source's (default: on; --no-label-mix-guard when the rows you will predict share that mix)")
     p.set_defaults(fn=cmd_adapt)

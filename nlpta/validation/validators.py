@@ -666,6 +666,9 @@ def agreement(method_name: str, params: Mapping[str, Any], task, fitted: Method 
 
 
 # ------------------------------------------------------------------------------ the diagnosis's facts
+LABEL_MIX_NOTE = 0.20  # total variation of the BBSE label-mix estimate from the source's that earns a note
+
+
 def diagnosis(task, fitted: Method | None = None, *, max_rows: int = 1000) -> dict:
     """The diagnosis's own signals about the source/target pair, as plain facts beside the scores
     (no ranking): the proxy A-distance of a tf-idf domain classifier
@@ -694,6 +697,13 @@ def diagnosis(task, fitted: Method | None = None, *, max_rows: int = 1000) -> di
     if ls is not None:
         facts["label_shift"] = {k: ls[k] for k in ("source", "target", "predicted", "tv_distance", "condition_number")
                                 if k in ls}
+        tv = ls.get("tv_distance")
+        if isinstance(tv, int | float) and tv >= LABEL_MIX_NOTE:
+            facts["notes"].append(
+                f"the unlabeled rows' label mix is estimated to differ from the source's (total variation {tv:.2f}): "
+                "label-shift, self-training and reweighting move the model toward that mix, which helps only if the "
+                "rows it will predict share it (FDU-MTL's unlabel files are mostly positive while its test splits "
+                "are balanced: there, adapting to them lost accuracy; see BENCHMARKS.md)")
     else:
         facts["label_shift"] = None
     return facts
