@@ -40,7 +40,7 @@ from nlpta.bench.stats import fmt_ci, fmt_paired, mean_over  # noqa: E402
 SCRIPT = "scripts/bench_choice.py"
 PREFIX = "choice-"
 FOLDS, MAX_ROWS = 3, 2000
-# POS at the demo's size (a CPU budget: a tagger is fitted 2 + FOLDS times per candidate and seed)
+# POS on a CPU budget (a tagger is fitted 2 + FOLDS times per candidate and seed)
 POS_LIMIT, POS_UNLABELED, POS_MAX_ITER, POS_ROUNDS = 600, 500, 50, 1
 POS_PAIRS = (("email", "reviews"), ("answers", "reviews"), ("email", "weblog"))
 VALIDATORS = (*DECISION_VALIDATORS, *EXTRA_VALIDATORS)
@@ -153,6 +153,17 @@ def render(title: str, what: str):
                          f"{', '.join(p['chosen'][k] for k in sorted(p['chosen']))} | {fmt_ci(p['chosen_acc'])} | "
                          f"{fmt_paired(p['none'], p['chosen_acc'])}{' **below**' if p['below'] else ''} | "
                          f"{100 * reg:.2f} |")
+        guarded = [(pair, sd) for pair, by in units.items() for sd, u in by.items()
+                   if (tv := label_mix(u)) is not None and tv >= LABEL_MIX_GUARD]
+        changed = [(pair, sd) for pair, sd in guarded
+                   if summ[RULE]["pairs"][pair]["chosen"][sd] != summ[RULE_UNGUARDED]["pairs"][pair]["chosen"][sd]]
+        if any(label_mix(u) is not None for by in units.values() for u in by.values()):
+            lines += ["", f"The label-mix guard (estimate ≥ {LABEL_MIX_GUARD:.2f}) applies to {len(guarded)} of "
+                          f"{sum(len(by) for by in units.values())} (pair, seed) units and changes the rule's choice on "
+                          f"{len(changed)} of them" + (": " + ", ".join(f"{p.replace('->', ' → ')} (seed {sd}: "
+                          f"{summ[RULE_UNGUARDED]['pairs'][p]['chosen'][sd]} → none)" for p, sd in changed)
+                          if changed else "") + ". The estimate is the diagnosis `nlpta adapt` computes "
+                          "(`measure_diagnosis`, cached beside the candidates' scores)."]
         lines += ["", "Each candidate's target accuracy in this protocol (the same fits; mean ± 95% CI over seeds):", "",
                   "| pair | " + " | ".join(f"`{c}`" for c in kind_cands) + " |", "|---|" + "---:|" * len(kind_cands)]
         accs = {c: candidate_accuracy(units, c) for c in kind_cands}
@@ -197,7 +208,7 @@ SECTIONS = [
             seeds=[1, 2, 3], script=SCRIPT),
     Section("choice-pos", "### Choosing without target labels: POS tagging on EWT genres", compute_pos,
             render("### Choosing without target labels: POS tagging on EWT genres",
-                   f"At the demo's size (a CPU budget): a seeded sample of {POS_LIMIT:,} source-genre training "
+                   f"A CPU budget: a seeded sample of {POS_LIMIT:,} source-genre training "
                    f"sentences (per seed) → the target genre's test split; {POS_UNLABELED:,} of its train sentences, "
                    f"untagged, as target rows; the feature tagger (max_iter {POS_MAX_ITER}) in every candidate, "
                    f"`self-train` with {POS_ROUNDS} round; token accuracy."), seeds=[1, 2, 3], script=SCRIPT),
