@@ -27,8 +27,8 @@ The rule (:func:`choose`), in full:
    the model will predict share that mix cannot be told from unlabeled rows, and every adapting
    candidate moves the model toward it. Measured: FDU-MTL's ``unlabel`` files are mostly positive
    while its test splits are balanced; the rule without this guard chose ``self-train`` on
-   magazines → music and lost 6.3 points (BENCHMARKS.md). Name the candidates yourself, or pass
-   ``label_mix_guard=False``, to adapt anyway.
+   magazines → music and lost 6.3 points (BENCHMARKS.md). Where the rows to predict do share the
+   unlabeled rows' mix, pass ``label_mix_guard=False`` (``--no-label-mix-guard``) to adapt anyway.
 
 ``predicted_gain_over_none`` of each candidate is the IWCV accuracy difference against ``none``
 with a 95% Student-t interval over the paired cross-validation folds (the folds are the same for
@@ -247,8 +247,8 @@ def choose(scores: Mapping[str, Mapping[str, float | None]], flagged: Sequence[s
                 "reason": f"{best} has the best mean rank, but the unlabeled target rows' label mix is estimated at a "
                           f"total variation of {float(label_mix):.2f} from the source's (guard: {label_mix_guard:.2f}): "
                           "adapting would follow that mix, and whether the rows to predict share it cannot be told "
-                          "without their labels; falling back to none (name the candidates or pass "
-                          "label_mix_guard=False to adapt anyway)"}
+                          "without their labels; falling back to none (where they do share it, "
+                          "--no-label-mix-guard / label_mix_guard=False adapts anyway)"}
     if "none" in flagged:
         return {**out, "chosen": best, "best": best, "fallback": False,
                 "reason": f"{best} has the best mean rank and none itself is flagged (collapse), so no margin is asked"}

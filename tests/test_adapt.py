@@ -87,6 +87,11 @@ def test_adapt_end_to_end_on_blitzer(tmp_path, require_corpus):
         assert isinstance(cand["flags"], list) and cand["params"]["Cs"] == [1.0]
     assert c["candidates"]["none"]["predicted_gain_over_none"]["estimate"] == 0.0
     assert "domain_separability" in c["diagnosis"]
+    from nlpta.adaptation import LABEL_MIX_GUARD
+
+    guard = c["label_mix_guard"]
+    assert guard["applied"] is True and guard["threshold"] == LABEL_MIX_GUARD
+    assert guard["estimate"] == pytest.approx(c["diagnosis"]["label_shift"]["tv_distance"])
     # the oracle comes after the choice: accuracies of both candidates on the 100 labeled test rows
     acc = c["oracle"]["accuracy"]
     assert set(acc) == {"none", "reweight-clf"} and all(0.4 < a <= 1.0 for a in acc.values())
@@ -101,6 +106,30 @@ def test_adapt_end_to_end_on_blitzer(tmp_path, require_corpus):
     pred = model.predict(["this blender is excellent, works great and I love it",
                           "broke after two days, a waste of money, terrible"])
     assert len(pred) == 2 and set(pred) <= {0, 1}
+
+
+def test_cli_label_mix_guard_flag_reaches_adapt(monkeypatch, tmp_path):
+    """``--no-label-mix-guard`` turns the guard off; it is on by default (no fit: adapt is replaced)."""
+    import nlpta.adaptation as adaptation
+
+    seen = []
+
+    class _Res:
+        choice = {"task": "t", "chosen": "none", "fallback": False, "reason": "r"}
+        out_dir = tmp_path
+        model_dir = tmp_path / "run"
+
+    def fake_adapt(task, **kw):
+        seen.append(kw["label_mix_guard"])
+        return _Res()
+
+    monkeypatch.setattr(adaptation, "adapt", fake_adapt)
+    task = tmp_path / "t.yaml"
+    task.write_text("name: t\ntask: sentiment\nsource: {corpus: mdsd:books}\ntarget: {corpus: mdsd:kitchen}\n"
+                    "unlabeled: {corpus: mdsd:kitchen, split: unlabeled}\nmethod: none\n", encoding="utf-8")
+    for extra in ([], ["--no-label-mix-guard"], ["--label-mix-guard"]):
+        assert main(["adapt", str(task), "--out", str(tmp_path / "o"), *extra]) == 0
+    assert seen == [True, False, True]
 
 
 def test_nlpta_adapt_is_the_function_and_budgets_pick_candidates():
