@@ -320,3 +320,12 @@ def test_diagnosis_notes_an_unlabeled_label_mix_unlike_the_source(data_root):
     assert tv["unlabel"] > 0.3 and tv["train"] < LABEL_MIX_NOTE, tv
     est = facts["label_shift"]["target"]
     assert abs(est["1"] - 0.5) < 0.2, est  # the train pool's estimate stays near balanced
+
+
+def test_fdu_pool_is_checked():
+    from nlpta.bench.specs import fdu
+    from nlpta.errors import ParameterError
+
+    assert fdu("apparel", "baby", pool="train").unlabeled.split == "train"
+    with pytest.raises(ParameterError, match="E322.*'unlabel' or 'train'.*'test'"):
+        fdu("apparel", "baby", pool="test")

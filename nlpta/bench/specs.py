@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from nlpta.errors import Errors
 from nlpta.tasks import DataSpec, TaskSpec
 
 BLITZER_DOMAINS = ("books", "dvd", "electronics", "kitchen")
@@ -86,7 +87,7 @@ def fdu(source: str, target: str, unlabeled: bool = True, pool: str = "unlabel")
     model predicts 70-87% of it positive, where the test split is balanced); ``pool="train"`` -- the
     target's train split with its labels stripped (the test's label mix; no row of the test)."""
     if pool not in ("unlabel", "train"):
-        raise ValueError(f"pool: 'unlabel' or 'train', not {pool!r}")
+        raise Errors.E322(what="fdu(pool=...)", expected="'unlabel' or 'train'", got=repr(pool))
     split = "unlabeled" if pool == "unlabel" else "train"
     return TaskSpec(name=f"fdu {source}->{target}" + ("" if pool == "unlabel" else " (train pool)"), task="sentiment",
                     source=DataSpec(f"fdu:{source}", split="train"),
