@@ -29,6 +29,7 @@ from nlpta.bench.choice import (  # noqa: E402
     RULE_UNGUARDED,
     candidate_accuracy,
     correlations,
+    hindsight,
     label_mix,
     measure_choice,
     measure_diagnosis,
@@ -104,6 +105,20 @@ def _captured(s: dict) -> str:
     return _pct(s["captured"]) if s["oracle_gain"] >= MIN_ORACLE_GAIN else "n/a"
 
 
+def _hindsight(units: dict, rule: dict) -> str:
+    h = hindsight(units)
+    share = (f" ({100 * h['per_pair'] / rule['oracle_gain']:.0f}% of the per-seed oracle's)"
+             if rule["oracle_gain"] >= MIN_ORACLE_GAIN else "")
+    captured = (f"; the `{RULE}` rule's gain is {100 * rule['gain'] / h['per_pair']:.0f}% of it"
+                if h["per_pair"] >= MIN_ORACLE_GAIN else "")
+    best = h["best_fixed"]
+    return (f"With hindsight: the best candidate per pair by its mean over the seeds gains {100 * h['per_pair']:+.2f} "
+            f"over `none`{share}: the ceiling of a choice made once per pair, without the seeds' test noise"
+            f"{captured}. The best single candidate on every pair, `{best}`, gains {100 * h['fixed'][best]:+.2f} "
+            f"(worst pair {100 * h['fixed_worst'][best]:+.1f}); " + ", ".join(
+                f"`{c}` {100 * v:+.2f}" for c, v in sorted(h["fixed"].items(), key=lambda x: -x[1]) if c != best) + ".")
+
+
 def render(title: str, what: str):
     def _render(r: dict) -> str:
         units = {p: {int(s): u for s, u in by.items()} for p, by in r["results"]["units"].items()}
@@ -142,6 +157,7 @@ def render(title: str, what: str):
                      "| +0.00 | 0% | — | — | — | — | — |")
         lines.append(f"| oracle | {fmt_ci(s['oracle'])} | 0.00 | {100 * s['oracle_gain']:+.2f} | "
                      f"{'100%' if s['oracle_gain'] >= MIN_ORACLE_GAIN else 'n/a'} | — | — | — | — | — |")
+        lines += ["", _hindsight(units, s)]
         lines += ["", f"Per pair, the `{RULE}` rule (chosen per seed, in seed order):", "",
                   "| pair | label mix (TV) | `none` | oracle | chosen | accuracy | chosen − none | regret |",
                   "|---|---:|---:|---:|---|---:|---:|---:|"]

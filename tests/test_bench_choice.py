@@ -106,3 +106,19 @@ def test_measure_diagnosis_gives_the_rule_its_label_mix(data_root):
     assert d["label_shift"]["target"]["1"] > 0.8 > d["label_shift"]["source"]["1"]
     u = {**_unit(0.78, 0.82, 0.50), "diagnosis": d}
     assert label_mix(u) >= LABEL_MIX_GUARD and choose_by(u, RULE) == "none"
+
+
+def test_hindsight_ceiling_and_fixed_choices():
+    from nlpta.bench.choice import hindsight
+
+    units = {
+        "a->b": {1: _unit(0.78, 0.82, 0.50), 2: _unit(0.80, 0.83, 0.50)},  # good: +4, +3
+        "c->d": {1: _unit(0.85, 0.80, 0.50), 2: _unit(0.86, 0.88, 0.50)},  # good: -5, +2 -> -1.5: none is best
+    }
+    h = hindsight(units)
+    assert h["fixed"]["good"] == pytest.approx((0.035 - 0.015) / 2)
+    assert h["fixed_worst"]["good"] == pytest.approx(-0.015)
+    assert h["best_fixed"] == "good"
+    # per pair: good on a->b (+3.5), none on c->d (0); the per-seed oracle would also count +2 on c->d seed 2
+    assert h["per_pair"] == pytest.approx(0.035 / 2)
+    assert summarize(units, RULE)["oracle_gain"] == pytest.approx((0.04 + 0.03 + 0.0 + 0.02) / 4)

@@ -181,3 +181,20 @@ def candidate_accuracy(units: Mapping[str, Mapping[int, Mapping[str, Any]]], lab
     """``{pair: {seed: accuracy}}`` of one candidate (the correction methods' table)."""
     return {pair: {int(s): u["candidates"][label]["accuracy"] for s, u in by_seed.items() if label in u["candidates"]}
             for pair, by_seed in units.items()}
+
+
+def hindsight(units: Mapping[str, Mapping[int, Mapping[str, Any]]]) -> dict:
+    """What a choice could gain over ``none`` with hindsight. The oracle of :func:`summarize` picks
+    per seed, so part of its gain is the test sample's noise (the max of correlated noisy
+    accuracies). Returns ``{"per_pair": mean over pairs of the best candidate's mean gain over the
+    seeds -- the ceiling of a choice made once per pair, "fixed": {candidate: mean gain when chosen
+    on every pair}, "fixed_worst": {candidate: its worst pair's mean gain}, "best_fixed": the best
+    of those}``, gains as accuracy differences."""
+    labels = [c for c in next(iter(next(iter(units.values())).values()))["candidates"] if c != "none"]
+    gain = {c: {pair: float(np.mean([u["candidates"][c]["accuracy"] - u["candidates"]["none"]["accuracy"]
+                                     for u in by_seed.values()]))
+                for pair, by_seed in units.items()} for c in labels}
+    per_pair = float(np.mean([max(0.0, *(gain[c][pair] for c in labels)) for pair in units]))
+    fixed = {c: float(np.mean(list(g.values()))) for c, g in gain.items()}
+    return {"per_pair": per_pair, "fixed": fixed, "fixed_worst": {c: min(g.values()) for c, g in gain.items()},
+            "best_fixed": max(fixed, key=fixed.get) if fixed else None}
