@@ -142,9 +142,11 @@ def _trained(m) -> dict:
     return {k: v.detach().clone() for k, v in m.model_.named_parameters() if v.requires_grad}
 
 
-def test_resumed_run_equals_an_uninterrupted_one(tiny, tmp_path):
+@pytest.mark.parametrize("warmup", [0, 5])  # 5: the run is interrupted inside the head warm-up
+def test_resumed_run_equals_an_uninterrupted_one(tiny, tmp_path, warmup):
     src, unl, te = sentiment_rows(48, 1), sentiment_rows(40, 2, "tgt", labeled=False), sentiment_rows(16, 3, "tgt")
-    kw = {"dropout": 0.1, "task_weight": 0.9, "task_weight_end": 0.4}  # dropout and a schedule: both must resume
+    # dropout, a schedule and a head warm-up: all must resume
+    kw = {"dropout": 0.1, "task_weight": 0.9, "task_weight_end": 0.4, "mlm_warmup": warmup}
     full = _model(tiny, train={"max_steps": 7, "log_every": 1}, **kw).fit(src, unl)
     ck = tmp_path / "ck"
     with pytest.raises(TrainingInterrupted):  # "killed" after step 5; the last checkpoint is step 4
@@ -171,6 +173,76 @@ def test_resumed_run_equals_an_uninterrupted_one(tiny, tmp_path):
         assert any(k.startswith("mlm_head.") for k in f.keys())
 
 
+def test_head_warmup_keeps_the_mlm_gradient_out_of_the_encoder(tiny):
+    """While ``mlm_to_encoder`` is off (the first ``mlm_warmup`` steps) the MLM loss trains the
+    MLM head and nothing of the encoder; the task loss reaches the adapter as before."""
+    m = _model(tiny, "sentiment", mlm_warmup=3)
+    w = m.build().eval()
+    with torch.no_grad():
+        g = torch.Generator().manual_seed(0)
+        for n, p in w.named_parameters():
+            if "lora_B" in n:
+                p.copy_(torch.randn(p.shape, generator=g) * 0.1)
+    lora = [n for n, p in w.named_parameters() if "lora_" in n and p.requires_grad]
+    w.mlm_to_encoder = False
+    task, mlm, _ = w.losses(**_batch(m, "sentiment"))
+    mlm.backward()
+    from_mlm = _grads(w, lambda n: True)
+    assert all(from_mlm[n] == 0.0 for n in lora), "the MLM loss reached the adapter during the warm-up"
+    head = [n for n in from_mlm if n.startswith("mlm_head.") and "transform" in n]
+    assert head and all(from_mlm[n] > 0 for n in head)
+    w.zero_grad(set_to_none=True)
+    task, mlm, _ = w.losses(**_batch(m, "sentiment"))
+    task.backward()
+    assert all(_grads(w, lambda n: True)[n] > 0 for n in lora)
+    w.zero_grad(set_to_none=True)
+    w.mlm_to_encoder = True  # after the warm-up: as before
+    _, mlm, _ = w.losses(**_batch(m, "sentiment"))
+    mlm.backward()
+    assert all(_grads(w, lambda n: True)[n] > 0 for n in lora)
+    # fit: the switch follows the step; the warm-up is in the training record and the saved meta
+    src, unl = sentiment_rows(32, 1), sentiment_rows(24, 2, "tgt", labeled=False)
+    seen = []
+    orig = type(w).losses
+
+    def spy(self, *a, **k):
+        seen.append(self.mlm_to_encoder)
+        return orig(self, *a, **k)
+
+    type(w).losses = spy
+    try:
+        fitted = _model(tiny, train={"max_steps": 5}, mlm_warmup=3).fit(src, unl)
+    finally:
+        type(w).losses = orig
+    assert seen == [False, False, False, True, True]
+    assert fitted.train_info_["mlm_warmup"] == 3 and fitted.meta()["udalm"]["mlm_warmup"] == 3
+    with pytest.raises(NlptaError, match="mlm_warmup") as e:
+        _model(tiny, mlm_warmup=-1)
+    assert e.value.code == "E322"
+
+
+def test_a_checkpoint_without_an_mlm_head_is_reported(tiny, tmp_path):
+    """The tiny BERT is saved without a pretraining head (as the zoo's sentence-embedding
+    checkpoints): its head weights are listed as new and the method's fit report warns unless
+    ``mlm_warmup`` is set; a checkpoint saved with its MLM head lists none."""
+    from transformers import BertForMaskedLM
+
+    from nlpta.methods import get_method
+
+    common = {"model": str(tiny), "max_steps": 2, "max_length": 32, "batch_size": 8}
+    meth = get_method("udalm", "sentiment", **common).fit(_task("sentiment"))
+    rep = meth.fit_report()
+    assert rep["mlm_head_new"] > 0 and any("no masked-LM head" in w and "mlm_warmup" in w for w in rep["warnings"])
+    assert not get_method("udalm", "sentiment", mlm_warmup=1, **common).fit(_task("sentiment")).fit_report()["warnings"]
+    with_head = tmp_path / "with-head"
+    BertForMaskedLM.from_pretrained(str(tiny)).save_pretrained(with_head)
+    for f in ("vocab.txt", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"):
+        if (tiny / f).exists():
+            (with_head / f).write_bytes((tiny / f).read_bytes())
+    rep = get_method("udalm", "sentiment", **{**common, "model": str(with_head)}).fit(_task("sentiment")).fit_report()
+    assert rep["mlm_head_new"] == 0 and not rep["warnings"]
+
+
 def test_checkpoint_of_another_mixing_is_refused(tiny, tmp_path):
     src, unl = sentiment_rows(32, 1), sentiment_rows(24, 2, "tgt", labeled=False)
     ck = tmp_path / "ck"
@@ -178,6 +250,9 @@ def test_checkpoint_of_another_mixing_is_refused(tiny, tmp_path):
     _model(tiny, train=cfg, task_weight=0.5).fit(src, unl)
     with pytest.raises(NlptaError, match="task_weight") as e:
         _model(tiny, train=cfg, task_weight=0.7).fit(src, unl)
+    assert e.value.code == "E311"
+    with pytest.raises(NlptaError, match="mlm_warmup") as e:
+        _model(tiny, train=cfg, task_weight=0.5, mlm_warmup=1).fit(src, unl)
     assert e.value.code == "E311"
     with pytest.raises(NlptaError, match="target") as e:  # other target rows, same settings
         _model(tiny, train=cfg, task_weight=0.5).fit(src, sentiment_rows(24, 9, "tgt", labeled=False))

@@ -85,7 +85,8 @@ def mlm_head(base_path, model) -> nn.Module:
     ``AutoModelForMaskedLM.from_pretrained(base_path)`` (its pretrained weights where the
     checkpoint has them, else a fresh initialisation), with the output projection tied to the
     encoder's input word embeddings (BERT's tying: frozen with LoRA, trained with full
-    fine-tuning). Every other head weight is trainable.
+    fine-tuning). Every other head weight is trainable. ``head.nlpta_new_weights`` lists the head
+    weights the checkpoint lacked (empty for a checkpoint with its pretraining head).
 
     Raises:
         ParameterError: E303 when the masked-LM model's head is not one module (BERT's ``cls``,
@@ -94,7 +95,7 @@ def mlm_head(base_path, model) -> nn.Module:
     from transformers import AutoModelForMaskedLM
 
     with quiet_loading():
-        mlm = AutoModelForMaskedLM.from_pretrained(base_path)
+        mlm, loading = AutoModelForMaskedLM.from_pretrained(base_path, output_loading_info=True)
     heads = [m for n, m in mlm.named_children() if n != mlm.base_model_prefix]
     if len(heads) != 1:
         raise Errors.E303(what="udalm", kind=type(mlm).__name__,
@@ -105,6 +106,10 @@ def mlm_head(base_path, model) -> nn.Module:
     for p in head.parameters():
         p.requires_grad = True
     out.weight = encoder_of(model).get_input_embeddings().weight  # tied: the task model's own embeddings
+    prefix = next(n for n, m in mlm.named_children() if m is head) + "."
+    # the head weights the checkpoint lacks (initialised fresh): the sentence-embedding checkpoints of
+    # the zoo carry no masked-LM head at all
+    head.nlpta_new_weights = sorted(k for k in loading.get("missing_keys", ()) if k.startswith(prefix))
     return head
 
 
@@ -112,13 +117,17 @@ class UDALMModule(nn.Module):
     """A task model plus a masked-LM head on its encoder (see the module docstring).
 
     ``task_weight`` is lambda, set per step by the trainer's ``on_step`` when it follows a
-    schedule. ``records`` holds, per training step, (task loss, MLM loss, lambda)."""
+    schedule. ``mlm_to_encoder`` False (the head warm-up) runs the target batch through the
+    encoder without a graph, so the MLM loss trains the head alone. ``records`` holds, per
+    training step, (task loss, MLM loss, lambda)."""
 
     def __init__(self, model, head: nn.Module, task_weight: float = 0.5) -> None:
         super().__init__()
         self.model = model
         self.mlm_head = head
         self.task_weight = float(task_weight)
+        # False during the head warm-up: the MLM loss trains the head only, the encoder gets no MLM gradient
+        self.mlm_to_encoder = True
         self._out = _model_output_cls()
         self.records: list[tuple[float, float, float]] = []
 
@@ -129,7 +138,9 @@ class UDALMModule(nn.Module):
         model's own loss on the source batch (cross-entropy; POS: per first subword), and the
         cross-entropy of the masked target subwords (mean over the masked positions)."""
         out = self.model(input_ids=input_ids, attention_mask=attention_mask, labels=labels)
-        hidden = encoder_of(self.model)(input_ids=mlm_input_ids, attention_mask=mlm_attention_mask).last_hidden_state
+        with torch.set_grad_enabled(torch.is_grad_enabled() and self.mlm_to_encoder):
+            hidden = encoder_of(self.model)(input_ids=mlm_input_ids,
+                                            attention_mask=mlm_attention_mask).last_hidden_state
         sel = mlm_labels != encode.IGNORE
         if bool(sel.any()):
             scores = self.mlm_head(hidden[sel])
@@ -182,11 +193,22 @@ class UDALMAdapterModel(AdapterModel):
     ``task_weight * task + (1 - task_weight) * mlm``, ``task_weight`` moving linearly to
     ``task_weight_end`` when that is set. The masked-LM head trains with the adapter (or the whole
     model) and the task head in one AdamW optimiser and schedule; it is dropped when saving.
+
+    ``mlm_warmup`` steps first: in them the target batch runs through the encoder without
+    gradient, so the MLM loss trains the head alone while the adapter learns the task -- for an
+    encoder whose checkpoint has no masked-LM head (the zoo's sentence-embedding models), whose
+    fresh head would otherwise send the adapter gradients that carry no language yet. A function
+    of the step, so a resumed run follows it exactly.
     """
 
     def __init__(self, kind: str, *args, task_weight: float = 0.5, task_weight_end: float | None = None,
-                 mlm_batch_size: int | None = None, mask_prob: float = 0.15, **kwargs) -> None:
+                 mlm_batch_size: int | None = None, mask_prob: float = 0.15, mlm_warmup: int = 0,
+                 **kwargs) -> None:
         super().__init__(kind, *args, **kwargs)
+        if isinstance(mlm_warmup, bool) or not isinstance(mlm_warmup, int) or mlm_warmup < 0:
+            raise Errors.E322(what="mlm_warmup", expected="an integer >= 0 (the first steps in which the masked-LM "
+                              "loss trains its head only)", got=repr(mlm_warmup))
+        self.mlm_warmup = mlm_warmup
         self.task_weight = _check_weight("task_weight", task_weight)
         self.task_weight_end = None if task_weight_end is None else _check_weight("task_weight_end", task_weight_end)
         if mlm_batch_size is not None and (isinstance(mlm_batch_size, bool) or not isinstance(mlm_batch_size, int)
@@ -213,7 +235,9 @@ class UDALMAdapterModel(AdapterModel):
         torch.manual_seed(self.train_cfg.seed)
         self.tokenizer_ = getattr(self, "tokenizer_", None) or self._tokenizer()
         model = self._wrap(self._task_model(getattr(self, "encoder_state_", None)))
-        return UDALMModule(model, mlm_head(self._base_path(), model), self.task_weight)
+        head = mlm_head(self._base_path(), model)
+        self.mlm_head_new_ = list(head.nlpta_new_weights)
+        return UDALMModule(model, head, self.task_weight)
 
     def fit(self, ds: datasets.Dataset, unlabeled: datasets.Dataset | None = None,
             accelerate=None) -> UDALMAdapterModel:
@@ -239,12 +263,13 @@ class UDALMAdapterModel(AdapterModel):
         # the target rows and the mixing are part of what a checkpoint must match
         cfg = replace(cfg, fingerprint={**(cfg.fingerprint or {}), "udalm": {
             "task_weight": self.task_weight, "task_weight_end": self.task_weight_end, "mlm_batch_size": mlm_bs,
-            "mask_prob": self.mask_prob, "target": examples_digest(tgt)}})
+            "mask_prob": self.mask_prob, "mlm_warmup": self.mlm_warmup, "target": examples_digest(tgt)}})
         collate = _UDALMCollator(self.kind, tgt, self.tokenizer_, mlm_bs, cfg.seed, acc.process_index,
                                  acc.num_processes, self.mask_prob)
 
         def on_step(step: int, total: int) -> None:
             wrapper.task_weight = task_weight_at(step, total, self.task_weight, self.task_weight_end)
+            wrapper.mlm_to_encoder = step >= self.mlm_warmup
 
         info = train(wrapper, src, collate, cfg, acc, on_step=on_step)
         rec, every = np.asarray(wrapper.records, dtype=float).reshape(-1, 3), max(1, cfg.log_every)
@@ -253,7 +278,8 @@ class UDALMAdapterModel(AdapterModel):
         wrapper.records.clear()
         unwrapped = acc.unwrap_model(wrapper) if hasattr(acc, "unwrap_model") else wrapper
         self.train_info_ = {**info, "udalm": log, "unlabeled": len(tgt), "mlm_batch_size": mlm_bs,
-                            "task_weight": self.task_weight, "task_weight_end": self.task_weight_end}
+                            "task_weight": self.task_weight, "task_weight_end": self.task_weight_end,
+                            "mlm_warmup": self.mlm_warmup, "mlm_head_new": self.mlm_head_new_}
         self.model_ = unwrapped.model
         self.model_.eval()
         self._set_fallback(ds)
@@ -262,10 +288,12 @@ class UDALMAdapterModel(AdapterModel):
     def meta(self) -> dict:
         m = super().meta()
         m["udalm"] = {"task_weight": self.task_weight, "task_weight_end": self.task_weight_end,
-                      "mlm_batch_size": self.mlm_batch_size, "mask_prob": self.mask_prob}
+                      "mlm_batch_size": self.mlm_batch_size, "mask_prob": self.mask_prob,
+                      "mlm_warmup": self.mlm_warmup}
         return m
 
     @classmethod
     def _meta_kwargs(cls, meta: dict) -> dict:
         u = meta.get("udalm") or {}
-        return {k: u[k] for k in ("task_weight", "task_weight_end", "mlm_batch_size", "mask_prob") if k in u}
+        return {k: u[k] for k in ("task_weight", "task_weight_end", "mlm_batch_size", "mask_prob", "mlm_warmup")
+                if k in u}

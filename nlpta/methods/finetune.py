@@ -273,8 +273,8 @@ class FullFinetune(_Transformer):
 
 
 # UDALM (Karouzos et al. 2021): lambda = task_weight weighs the task loss, 1 - lambda the masked-LM loss
-_UDALM = {"task_weight": 0.5, "task_weight_end": None, "mlm_batch_size": None, "max_unlabeled": 2000,
-          "full": False, "dapt": False, **_DAPT}
+_UDALM = {"task_weight": 0.5, "task_weight_end": None, "mlm_batch_size": None, "mlm_warmup": 0,
+          "max_unlabeled": 2000, "full": False, "dapt": False, **_DAPT}
 
 
 @register("udalm")
@@ -283,7 +283,9 @@ class Udalm(_Transformer):
     L_mlm(target batch)`` in one run through one encoder (LoRA by default; ``full: true`` trains
     every weight -- give it a full fine-tuning learning rate such as ``lr: 5e-5``). ``task_weight_end``
     moves the weight linearly over the run; ``dapt: true`` first trains and merges a masked-LM
-    adapter on the target (the paper's domain pretraining stage; ``dapt_*`` parameters)."""
+    adapter on the target (the paper's domain pretraining stage; ``dapt_*`` parameters);
+    ``mlm_warmup`` is the number of first steps in which the masked-LM loss trains its head only
+    (for an encoder whose checkpoint has no masked-LM head: the fit report warns about it)."""
 
     defaults: ClassVar[dict[str, dict[str, Any]]] = _defaults(_UDALM)
 
@@ -312,7 +314,7 @@ class Udalm(_Transformer):
         p = self.params
         return self._model_class()(**self._model_kwargs(), task_weight=p["task_weight"],
                                    task_weight_end=p["task_weight_end"], mlm_batch_size=p["mlm_batch_size"],
-                                   mask_prob=p["mask_prob"])
+                                   mask_prob=p["mask_prob"], mlm_warmup=p["mlm_warmup"])
 
     def fit(self, task: TransferTask) -> Udalm:
         """Train on the labeled source rows and a ``max_unlabeled`` sample of the target unlabeled rows.
@@ -337,9 +339,18 @@ class Udalm(_Transformer):
         the masked-LM loss read (``unlabeled``) and the last logged task and masked-LM losses."""
         tr = (self.info_ or {}).get("train") or {}
         log = tr.get("udalm") or []
+        warnings = []
+        new = tr.get("mlm_head_new") or []
+        if new and not tr.get("mlm_warmup"):
+            first = f" (it started at {log[0]['mlm_loss']:.1f})" if log else ""
+            warnings.append(f"the encoder's checkpoint has no masked-LM head ({len(new)} head weights initialised "
+                            f"fresh), so the masked-LM loss{first} sent the adapter gradients from a head that had "
+                            "learned nothing yet; on MiniLM this lost accuracy to `lora` (BENCHMARKS.md, UDALM with "
+                            "MiniLM). Set mlm_warmup (steps in which that loss trains the head only)")
         out = {"task_weight": self.params["task_weight"], "unlabeled": tr.get("unlabeled"),
                "final_task_loss": log[-1]["task_loss"] if log else None,
-               "final_mlm_loss": log[-1]["mlm_loss"] if log else None, "warnings": []}
+               "final_mlm_loss": log[-1]["mlm_loss"] if log else None,
+               "mlm_head_new": len(new), "mlm_warmup": tr.get("mlm_warmup", 0), "warnings": warnings}
         if self.params["task_weight_end"] is not None:
             out["task_weight_end"] = self.params["task_weight_end"]
         return out
