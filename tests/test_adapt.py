@@ -142,6 +142,7 @@ def test_nlpta_adapt_is_the_function_and_budgets_pick_candidates():
     gpu = adaptation.auto_candidates("pos", "gpu")
     assert cpu == adaptation.AUTO_CANDIDATES["sentiment"] and "lora" not in cpu
     assert gpu[: len(adaptation.AUTO_CANDIDATES["pos"])] == adaptation.AUTO_CANDIDATES["pos"] and "lora" in gpu
+    assert {"lora", "lora-dapt", "lora-self-train"} <= set(adaptation.auto_candidates("sentiment", "gpu"))
     assert adaptation.resolve_budget("auto") in ("cpu", "gpu")
     with pytest.raises(NlptaError, match="E912"):
         adaptation.auto_candidates("sentiment", "tpu")
@@ -181,3 +182,35 @@ def test_adapt_source_target_unlabeled_form_on_own_files(tmp_path, require_corpu
     assert main(["adapt", str(tmp_path / "task.yaml"), "--source", str(src), "--out", str(tmp_path / "y")]) == 2
     assert "E912" in (err := capsys.readouterr().err) and "not both" in err
     assert not (tmp_path / "x").exists() and not (tmp_path / "y").exists()
+
+
+def test_adapt_scores_and_runs_a_transformer_self_training_candidate(tmp_path, require_corpus):
+    """The gpu budget's `lora-self-train` goes through the same scoring and choice as the classical
+    candidates (here on a tiny random BERT, a few steps): its scores are in choice.json and, when
+    chosen or not, the saved model loads and predicts."""
+    from finetune_helpers import tiny_bert
+
+    import nlpta
+    from nlpta import data
+
+    for name in ("mdsd:books", "mdsd:kitchen"):
+        require_corpus(name)
+    src, tgt, unl = tmp_path / "books.jsonl", tmp_path / "kitchen-test.jsonl", tmp_path / "kitchen-text.jsonl"
+    _write_rows(src, data.sample_rows(data.load("mdsd:books", split="train", split_seed=1), 120, 1))
+    _write_rows(tgt, data.sample_rows(data.load("mdsd:kitchen", split="test", split_seed=1), 40, 1))
+    _write_rows(unl, data.sample_rows(data.load("mdsd:kitchen", split="unlabeled"), 80, 1), labeled=False)
+    tiny = tiny_bert(tmp_path / "bert")
+    from nlpta.tasks import parse_task
+
+    task = parse_task({"name": "books->kitchen", "task": "sentiment", "source": {"corpus": str(src)},
+                       "target": {"corpus": str(tgt)}, "unlabeled": {"corpus": str(unl), "labeled": False}})
+    st = {"model": str(tiny), "max_steps": 2, "batch_size": 8, "max_length": 32, "rounds": 1, "threshold": 0.5,
+          "max_unlabeled": 40}
+    res = nlpta.adapt(task, candidates={"lora-self-train": ("lora-self-train", st)}, folds=2, max_rows=80,
+                      out_dir=tmp_path / "out", budget="cpu")
+    c = json.loads((tmp_path / "out" / "choice.json").read_text(encoding="utf-8"))
+    assert set(c["candidates"]) == {"none", "lora-self-train"} and c["chosen"] in c["candidates"]
+    scores = c["candidates"]["lora-self-train"]["scores"]
+    assert all(isinstance(scores[v], float) for v in ("source_cv", "iwcv", "dev", "reverse", "im")), scores
+    assert res.chosen == c["chosen"]
+    assert load_model(tmp_path / "out" / c["run"]["model"]).predict(["works great, I love it"])[0] in (0, 1)
