@@ -142,7 +142,7 @@ def _trained(m) -> dict:
     return {k: v.detach().clone() for k, v in m.model_.named_parameters() if v.requires_grad}
 
 
-@pytest.mark.parametrize("warmup", [0, 5])  # 5: the run is interrupted inside the head warm-up
+@pytest.mark.parametrize("warmup", [0, 5, "auto"])  # 5: interrupted inside the head warm-up; auto: 3 of 7
 def test_resumed_run_equals_an_uninterrupted_one(tiny, tmp_path, warmup):
     src, unl, te = sentiment_rows(48, 1), sentiment_rows(40, 2, "tgt", labeled=False), sentiment_rows(16, 3, "tgt")
     # dropout, a schedule and a head warm-up: all must resume
@@ -215,7 +215,7 @@ def test_head_warmup_keeps_the_mlm_gradient_out_of_the_encoder(tiny):
     finally:
         type(w).losses = orig
     assert seen == [False, False, False, True, True]
-    assert fitted.train_info_["mlm_warmup"] == 3 and fitted.meta()["udalm"]["mlm_warmup"] == 3
+    assert fitted.train_info_["mlm_warmup_steps"] == 3 and fitted.meta()["udalm"]["mlm_warmup"] == 3
     with pytest.raises(NlptaError, match="mlm_warmup") as e:
         _model(tiny, mlm_warmup=-1)
     assert e.value.code == "E322"
@@ -223,24 +223,26 @@ def test_head_warmup_keeps_the_mlm_gradient_out_of_the_encoder(tiny):
 
 def test_a_checkpoint_without_an_mlm_head_is_reported(tiny, tmp_path):
     """The tiny BERT is saved without a pretraining head (as the zoo's sentence-embedding
-    checkpoints): its head weights are listed as new and the method's fit report warns unless
-    ``mlm_warmup`` is set; a checkpoint saved with its MLM head lists none."""
+    checkpoints): its head weights are listed as new, ``mlm_warmup: auto`` (the default) warms the
+    head up for half of the steps, and the fit report warns when a fresh head gets no warm-up
+    (``mlm_warmup: 0``); a checkpoint saved with its MLM head lists none and ``auto`` is 0 there."""
     from transformers import BertForMaskedLM
 
     from nlpta.methods import get_method
 
-    common = {"model": str(tiny), "max_steps": 2, "max_length": 32, "batch_size": 8}
-    meth = get_method("udalm", "sentiment", **common).fit(_task("sentiment"))
-    rep = meth.fit_report()
-    assert rep["mlm_head_new"] > 0 and any("no masked-LM head" in w and "mlm_warmup" in w for w in rep["warnings"])
-    assert not get_method("udalm", "sentiment", mlm_warmup=1, **common).fit(_task("sentiment")).fit_report()["warnings"]
+    common = {"model": str(tiny), "max_steps": 4, "max_length": 32, "batch_size": 8}
+    rep = get_method("udalm", "sentiment", **common).fit(_task("sentiment")).fit_report()
+    assert rep["mlm_head_new"] > 0 and rep["mlm_warmup_steps"] == 2 and not rep["warnings"]
+    rep = get_method("udalm", "sentiment", mlm_warmup=0, **common).fit(_task("sentiment")).fit_report()
+    assert rep["mlm_warmup_steps"] == 0
+    assert any("no masked-LM head" in w and "mlm_warmup" in w for w in rep["warnings"]), rep["warnings"]
     with_head = tmp_path / "with-head"
     BertForMaskedLM.from_pretrained(str(tiny)).save_pretrained(with_head)
     for f in ("vocab.txt", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"):
         if (tiny / f).exists():
             (with_head / f).write_bytes((tiny / f).read_bytes())
     rep = get_method("udalm", "sentiment", **{**common, "model": str(with_head)}).fit(_task("sentiment")).fit_report()
-    assert rep["mlm_head_new"] == 0 and not rep["warnings"]
+    assert rep["mlm_head_new"] == 0 and rep["mlm_warmup_steps"] == 0 and not rep["warnings"]
 
 
 def test_checkpoint_of_another_mixing_is_refused(tiny, tmp_path):

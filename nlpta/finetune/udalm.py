@@ -197,17 +197,20 @@ class UDALMAdapterModel(AdapterModel):
     ``mlm_warmup`` steps first: in them the target batch runs through the encoder without
     gradient, so the MLM loss trains the head alone while the adapter learns the task -- for an
     encoder whose checkpoint has no masked-LM head (the zoo's sentence-embedding models), whose
-    fresh head would otherwise send the adapter gradients that carry no language yet. A function
-    of the step, so a resumed run follows it exactly.
+    fresh head would otherwise send the adapter gradients that carry no language yet (on MiniLM,
+    books -> kitchen: 68.8 without a warm-up, 83.9 with half the steps, ``lora`` 84.3).
+    ``"auto"`` (default): half of the run's steps when the checkpoint lacks the head, none when it
+    has one. A function of the step, so a resumed run follows it exactly.
     """
 
     def __init__(self, kind: str, *args, task_weight: float = 0.5, task_weight_end: float | None = None,
-                 mlm_batch_size: int | None = None, mask_prob: float = 0.15, mlm_warmup: int = 0,
+                 mlm_batch_size: int | None = None, mask_prob: float = 0.15, mlm_warmup: int | str = "auto",
                  **kwargs) -> None:
         super().__init__(kind, *args, **kwargs)
-        if isinstance(mlm_warmup, bool) or not isinstance(mlm_warmup, int) or mlm_warmup < 0:
-            raise Errors.E322(what="mlm_warmup", expected="an integer >= 0 (the first steps in which the masked-LM "
-                              "loss trains its head only)", got=repr(mlm_warmup))
+        if mlm_warmup != "auto" and (isinstance(mlm_warmup, bool) or not isinstance(mlm_warmup, int)
+                                     or mlm_warmup < 0):
+            raise Errors.E322(what="mlm_warmup", expected="'auto' or an integer >= 0 (the first steps in which the "
+                              "masked-LM loss trains its head only)", got=repr(mlm_warmup))
         self.mlm_warmup = mlm_warmup
         self.task_weight = _check_weight("task_weight", task_weight)
         self.task_weight_end = None if task_weight_end is None else _check_weight("task_weight_end", task_weight_end)
@@ -267,9 +270,12 @@ class UDALMAdapterModel(AdapterModel):
         collate = _UDALMCollator(self.kind, tgt, self.tokenizer_, mlm_bs, cfg.seed, acc.process_index,
                                  acc.num_processes, self.mask_prob)
 
+        warm: dict[str, int] = {}
+
         def on_step(step: int, total: int) -> None:
             wrapper.task_weight = task_weight_at(step, total, self.task_weight, self.task_weight_end)
-            wrapper.mlm_to_encoder = step >= self.mlm_warmup
+            warm.setdefault("steps", self.warmup_steps(total))
+            wrapper.mlm_to_encoder = step >= warm["steps"]
 
         info = train(wrapper, src, collate, cfg, acc, on_step=on_step)
         rec, every = np.asarray(wrapper.records, dtype=float).reshape(-1, 3), max(1, cfg.log_every)
@@ -279,11 +285,19 @@ class UDALMAdapterModel(AdapterModel):
         unwrapped = acc.unwrap_model(wrapper) if hasattr(acc, "unwrap_model") else wrapper
         self.train_info_ = {**info, "udalm": log, "unlabeled": len(tgt), "mlm_batch_size": mlm_bs,
                             "task_weight": self.task_weight, "task_weight_end": self.task_weight_end,
-                            "mlm_warmup": self.mlm_warmup, "mlm_head_new": self.mlm_head_new_}
+                            "mlm_warmup": self.mlm_warmup, "mlm_warmup_steps": warm.get("steps", 0),
+                            "mlm_head_new": self.mlm_head_new_}
         self.model_ = unwrapped.model
         self.model_.eval()
         self._set_fallback(ds)
         return self
+
+    def warmup_steps(self, total: int) -> int:
+        """The steps of the head warm-up in a run of ``total`` steps: ``mlm_warmup``, or for
+        ``"auto"`` half of them when the checkpoint lacked the masked-LM head (else 0)."""
+        if self.mlm_warmup == "auto":
+            return total // 2 if getattr(self, "mlm_head_new_", None) else 0
+        return int(self.mlm_warmup)
 
     def meta(self) -> dict:
         m = super().meta()

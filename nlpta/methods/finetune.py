@@ -273,7 +273,7 @@ class FullFinetune(_Transformer):
 
 
 # UDALM (Karouzos et al. 2021): lambda = task_weight weighs the task loss, 1 - lambda the masked-LM loss
-_UDALM = {"task_weight": 0.5, "task_weight_end": None, "mlm_batch_size": None, "mlm_warmup": 0,
+_UDALM = {"task_weight": 0.5, "task_weight_end": None, "mlm_batch_size": None, "mlm_warmup": "auto",
           "max_unlabeled": 2000, "full": False, "dapt": False, **_DAPT}
 
 
@@ -284,8 +284,9 @@ class Udalm(_Transformer):
     every weight -- give it a full fine-tuning learning rate such as ``lr: 5e-5``). ``task_weight_end``
     moves the weight linearly over the run; ``dapt: true`` first trains and merges a masked-LM
     adapter on the target (the paper's domain pretraining stage; ``dapt_*`` parameters);
-    ``mlm_warmup`` is the number of first steps in which the masked-LM loss trains its head only
-    (for an encoder whose checkpoint has no masked-LM head: the fit report warns about it)."""
+    ``mlm_warmup`` is the number of first steps in which the masked-LM loss trains its head only;
+    ``"auto"`` is half of the steps when the encoder's checkpoint has no masked-LM head (the zoo's
+    sentence-embedding models), else none; the fit report warns when a fresh head gets no warm-up."""
 
     defaults: ClassVar[dict[str, dict[str, Any]]] = _defaults(_UDALM)
 
@@ -341,16 +342,16 @@ class Udalm(_Transformer):
         log = tr.get("udalm") or []
         warnings = []
         new = tr.get("mlm_head_new") or []
-        if new and not tr.get("mlm_warmup"):
+        if new and not tr.get("mlm_warmup_steps"):
             first = f" (it started at {log[0]['mlm_loss']:.1f})" if log else ""
             warnings.append(f"the encoder's checkpoint has no masked-LM head ({len(new)} head weights initialised "
                             f"fresh), so the masked-LM loss{first} sent the adapter gradients from a head that had "
                             "learned nothing yet; on MiniLM this lost accuracy to `lora` (BENCHMARKS.md, UDALM with "
-                            "MiniLM). Set mlm_warmup (steps in which that loss trains the head only)")
+                            "MiniLM). Leave mlm_warmup at auto or set it (steps in which that loss trains the head only)")
         out = {"task_weight": self.params["task_weight"], "unlabeled": tr.get("unlabeled"),
                "final_task_loss": log[-1]["task_loss"] if log else None,
                "final_mlm_loss": log[-1]["mlm_loss"] if log else None,
-               "mlm_head_new": len(new), "mlm_warmup": tr.get("mlm_warmup", 0), "warnings": warnings}
+               "mlm_head_new": len(new), "mlm_warmup_steps": tr.get("mlm_warmup_steps", 0), "warnings": warnings}
         if self.params["task_weight_end"] is not None:
             out["task_weight_end"] = self.params["task_weight_end"]
         return out
