@@ -60,7 +60,9 @@ PROTOCOL = ("Training: batch 32, 256 subwords (sentiment: title + text) / 128 (P
             "multilingual-e5-small), head trained whole, lr 2e-4; full fine-tuning lr 2e-5. `lora-dapt`: masked-LM "
             "LoRA (lr 5e-4, 15% masking) over up to 4,000 target unlabeled rows (1 pass for sentiment, 3 for POS), "
             "merged, then `lora`. `udalm`: one run of 0.5 × task loss on source batches + 0.5 × masked-LM loss on "
-            "target batches (up to 4,000 target rows) through one LoRA adapter (Karouzos et al. 2021). "
+            "target batches (up to 4,000 target rows) through one LoRA adapter (Karouzos et al. 2021); the "
+            "checkpoints carry no masked-LM head, so that loss trains the fresh head alone for the first half of "
+            "the steps (`mlm_warmup: auto`). "
             "`lora-self-train`: `lora`, then 2 rounds of class-balanced pseudo-labels at confidence ≥ 0.9 on up to "
             "4,000 target rows. Mean ± 95% CI (Student t) over seeds; differences paired over seeds.")
 
