@@ -289,7 +289,6 @@ def compute_udalm(bench, seeds) -> dict:
         for m in UDALM_COLS:
             runs = {s: bench.run(**nn(*confs[f"{p}-{m}"], seed=s)) for s in seeds}
             row[m] = {s: _acc(x) for s, x in runs.items()}
-            row[f"{m}_seconds"] = float(np.mean([x["fit_seconds"] for x in runs.values()]))
             if m.startswith("udalm"):
                 row[f"{m}_mlm_loss"] = {s: [w["mlm_loss"] for w in x["model"]["info_"]["train"]["udalm"]]
                                         for s, x in runs.items()}

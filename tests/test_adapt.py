@@ -154,17 +154,24 @@ def _write_rows(path, ds, labeled=True):
             f.write(json.dumps({"text": r["text"], **({"label": int(r["label"])} if labeled else {})}) + "\n")
 
 
-def test_adapt_source_target_unlabeled_form_on_own_files(tmp_path, require_corpus, capsys):
-    """`nlpta adapt --source S --target T --unlabeled U` on a user's own JSON Lines files (the
-    task kind read from the source), with the errors of a half-given form."""
+def _books_to_kitchen_files(tmp_path, require_corpus, n_source: int, n_target: int, n_unlabeled: int):
+    """A user's own JSON Lines files: Blitzer books training rows, kitchen test rows and kitchen
+    unlabeled text (seeded samples of the given sizes). Returns their three paths."""
     from nlpta import data
 
     for name in ("mdsd:books", "mdsd:kitchen"):
         require_corpus(name)
     src, tgt, unl = tmp_path / "books.jsonl", tmp_path / "kitchen-test.jsonl", tmp_path / "kitchen-text.jsonl"
-    _write_rows(src, data.sample_rows(data.load("mdsd:books", split="train", split_seed=1), 240, 1))
-    _write_rows(tgt, data.sample_rows(data.load("mdsd:kitchen", split="test", split_seed=1), 80, 1))
-    _write_rows(unl, data.sample_rows(data.load("mdsd:kitchen", split="unlabeled"), 240, 1), labeled=False)
+    _write_rows(src, data.sample_rows(data.load("mdsd:books", split="train", split_seed=1), n_source, 1))
+    _write_rows(tgt, data.sample_rows(data.load("mdsd:kitchen", split="test", split_seed=1), n_target, 1))
+    _write_rows(unl, data.sample_rows(data.load("mdsd:kitchen", split="unlabeled"), n_unlabeled, 1), labeled=False)
+    return src, tgt, unl
+
+
+def test_adapt_source_target_unlabeled_form_on_own_files(tmp_path, require_corpus, capsys):
+    """`nlpta adapt --source S --target T --unlabeled U` on a user's own JSON Lines files (the
+    task kind read from the source), with the errors of a half-given form."""
+    src, tgt, unl = _books_to_kitchen_files(tmp_path, require_corpus, 240, 80, 240)
     out = tmp_path / "adapt"
     rc = main(["adapt", "--source", str(src), "--target", str(tgt), "--unlabeled", str(unl), "--candidates",
                "none,self-train", "--folds", "2", "--budget", "cpu", "--out", str(out)])
@@ -191,16 +198,10 @@ def test_adapt_scores_and_runs_a_transformer_self_training_candidate(tmp_path, r
     from finetune_helpers import tiny_bert
 
     import nlpta
-    from nlpta import data
-
-    for name in ("mdsd:books", "mdsd:kitchen"):
-        require_corpus(name)
-    src, tgt, unl = tmp_path / "books.jsonl", tmp_path / "kitchen-test.jsonl", tmp_path / "kitchen-text.jsonl"
-    _write_rows(src, data.sample_rows(data.load("mdsd:books", split="train", split_seed=1), 120, 1))
-    _write_rows(tgt, data.sample_rows(data.load("mdsd:kitchen", split="test", split_seed=1), 40, 1))
-    _write_rows(unl, data.sample_rows(data.load("mdsd:kitchen", split="unlabeled"), 80, 1), labeled=False)
-    tiny = tiny_bert(tmp_path / "bert")
     from nlpta.tasks import parse_task
+
+    src, tgt, unl = _books_to_kitchen_files(tmp_path, require_corpus, 120, 40, 80)
+    tiny = tiny_bert(tmp_path / "bert")
 
     task = parse_task({"name": "books->kitchen", "task": "sentiment", "source": {"corpus": str(src)},
                        "target": {"corpus": str(tgt)}, "unlabeled": {"corpus": str(unl), "labeled": False}})

@@ -80,13 +80,13 @@ def encoder_of(model) -> nn.Module:
     return getattr(base, base.base_model_prefix)
 
 
-def mlm_head(base_path, model) -> nn.Module:
+def mlm_head(base_path, model) -> tuple[nn.Module, list[str]]:
     """A masked-LM head for the encoder of ``model``: the head of
     ``AutoModelForMaskedLM.from_pretrained(base_path)`` (its pretrained weights where the
     checkpoint has them, else a fresh initialisation), with the output projection tied to the
     encoder's input word embeddings (BERT's tying: frozen with LoRA, trained with full
-    fine-tuning). Every other head weight is trainable. ``head.nlpta_new_weights`` lists the head
-    weights the checkpoint lacked (empty for a checkpoint with its pretraining head).
+    fine-tuning). Every other head weight is trainable. Returns ``(head, new)``: ``new`` lists the
+    head weights the checkpoint lacked (empty for a checkpoint with its pretraining head).
 
     Raises:
         ParameterError: E303 when the masked-LM model's head is not one module (BERT's ``cls``,
@@ -109,8 +109,7 @@ def mlm_head(base_path, model) -> nn.Module:
     prefix = next(n for n, m in mlm.named_children() if m is head) + "."
     # the head weights the checkpoint lacks (initialised fresh): the sentence-embedding checkpoints of
     # the zoo carry no masked-LM head at all
-    head.nlpta_new_weights = sorted(k for k in loading.get("missing_keys", ()) if k.startswith(prefix))
-    return head
+    return head, sorted(k for k in loading.get("missing_keys", ()) if k.startswith(prefix))
 
 
 class UDALMModule(nn.Module):
@@ -238,8 +237,7 @@ class UDALMAdapterModel(AdapterModel):
         torch.manual_seed(self.train_cfg.seed)
         self.tokenizer_ = getattr(self, "tokenizer_", None) or self._tokenizer()
         model = self._wrap(self._task_model(getattr(self, "encoder_state_", None)))
-        head = mlm_head(self._base_path(), model)
-        self.mlm_head_new_ = list(head.nlpta_new_weights)
+        head, self.mlm_head_new_ = mlm_head(self._base_path(), model)
         return UDALMModule(model, head, self.task_weight)
 
     def fit(self, ds: datasets.Dataset, unlabeled: datasets.Dataset | None = None,
