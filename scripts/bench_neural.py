@@ -434,17 +434,24 @@ def render_hard_en(r: dict) -> str:
         lines.append(f"| {lb} | " + " | ".join(fmt_ci(a[m]) for m in HARD_METHODS) +
                      f" | {anchor:.1f} | ≥ {goal:.0f} | `{best}` {goal_text(a[best], goal)} |")
     if "GENTLE" in res:
-        pd = res["GENTLE"]["per_domain"]
-        genres = sorted({g for m in HARD_METHODS for x in pd[m].values() for g in x})
-        if genres:
-            lines += ["", "GENTLE per genre:", "", "| genre | " + " | ".join(f"`{m}`" for m in HARD_METHODS) + " |",
-                      "|---|" + "---:|" * len(HARD_METHODS)]
-            for g in genres:
-                lines.append(f"| {g} | " + " | ".join(
-                    fmt_ci({int(sd): x[g] for sd, x in pd[m].items() if g in x}) for m in HARD_METHODS) + " |")
+        lines += gentle_genres(res["GENTLE"]["per_domain"], {m: f"`{m}`" for m in HARD_METHODS})
     lines += ["", "Classical anchors: the `none` feature tagger trained on all of EWT train (this page's "
               "cross-corpus table).", "", provenance_line(r["provenance"], seeds)]
     return "\n".join(lines)
+
+
+def gentle_genres(pd: dict, columns: dict[str, str]) -> list[str]:
+    """The lines of a per-genre GENTLE table: ``pd`` = ``{method: {seed: {genre: accuracy}}}``,
+    ``columns`` = ``{method: column title}`` in order; nothing when no genre was recorded."""
+    genres = sorted({g for m in columns for x in pd[m].values() for g in x})
+    if not genres:
+        return []
+    lines = ["", "GENTLE per genre:", "", "| genre | " + " | ".join(columns.values()) + " |",
+             "|---|" + "---:|" * len(columns)]
+    for g in genres:
+        lines.append(f"| {g} | " + " | ".join(fmt_ci({int(sd): x[g] for sd, x in pd[m].items() if g in x})
+                                              for m in columns) + " |")
+    return lines
 
 
 # ------------------------------------------------------------------------------ 6. throughput

@@ -17,6 +17,19 @@ NEGATIVE = ["bad", "awful", "hate", "poor", "broken"]
 FILLER = ["the", "book", "pan", "movie", "plot", "knife", "this", "is", "was", "it", "a", "very"]
 
 
+def import_script(name: str):
+    """The module of ``scripts/<name>.py`` (the bench scripts import their siblings by name)."""
+    import importlib
+    import sys
+
+    scripts = str(Path(__file__).resolve().parents[1] / "scripts")
+    sys.path.insert(0, scripts)
+    try:
+        return importlib.import_module(name)
+    finally:
+        sys.path.remove(scripts)
+
+
 def vocab_words() -> list[str]:
     words = {w for ws in LEXICON.values() for w in ws} | set(POSITIVE) | set(NEGATIVE) | set(FILLER)
     return sorted(words)

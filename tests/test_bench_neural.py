@@ -21,7 +21,7 @@ from nlpta.errors import NlptaError
 from nlpta.tasks import TaskSpec, parse_task
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from finetune_helpers import tiny_bert  # noqa: E402  (tests/ is on sys.path)
+from finetune_helpers import import_script, tiny_bert  # noqa: E402  (tests/ is on sys.path)
 
 SCRIPTS = Path(__file__).resolve().parents[1] / "scripts"
 # the architecture of each zoo model the grid names (its config.json's model_type)
@@ -32,12 +32,7 @@ PROV = {"device": "cpu", "devices": ["2 × Test CPU (CPU) + Test GPU (GPU)"], "v
 
 @pytest.fixture(scope="module")
 def bn():
-    sys.path.insert(0, str(SCRIPTS))
-    try:
-        import bench_neural
-    finally:
-        sys.path.remove(str(SCRIPTS))
-    return bench_neural
+    return import_script("bench_neural")
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,91 @@
+"""The CPU-protocol sections of ``scripts/bench_finetune.py`` that issue 21 measures without a GPU
+(hard English, the LoRA gap on MiniLM), checked without training: each section's own ``compute``
+runs against a fake runner with planted accuracies, and its render (from the JSON as stored) shows
+the planted numbers, the paired differences, the anchors and the goal verdicts."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from finetune_helpers import import_script  # noqa: E402  (tests/ is on sys.path)
+
+PROV = {"device": "cpu", "devices": ["2 × Test CPU (CPU)"], "versions": {"nlpta": "0.1.0"}, "commit": "abc",
+        "command": "python scripts/bench_finetune.py", "compute_seconds": 3.0, "runs": 1, "cached": 0}
+# planted target accuracy per method (+ 0.2 points per seed)
+BASE = {"lora": 0.86, "full-ft": 0.89, "udalm": 0.87, "lora-self-train": 0.90}
+
+
+@pytest.fixture(scope="module")
+def bf():
+    return import_script("bench_finetune")
+
+
+class FakeBench:
+    def __init__(self) -> None:
+        self.prefetched, self.ran, self.measured = [], [], []
+
+    def prefetch(self, requests) -> None:
+        self.prefetched += [dict(r) for r in requests]
+
+    def run(self, task, method, seed, params=None, *, targets=(), record=(), isolate=None) -> dict:
+        self.ran.append({"task": task, "method": method, "seed": seed, "params": params, "record": record,
+                         "isolate": isolate})
+        p = params or {}
+        acc = BASE[method] + 0.002 * (seed - 1)
+        if p.get("use_dora") or p.get("targets") == "all-linear":
+            acc += 0.03  # level with full fine-tuning
+        share = 1.0 if method == "full-ft" else (0.02 if p.get("targets") == "all-linear" else 0.01) * (
+            2 if p.get("r") == 16 else 1)
+        info = {"train": {"seconds": 100.0, "steps": 100, "epochs": 1.0, "mlm_warmup_steps": 125},
+                "trainable": {"trainable": int(share * 22_700_000), "total": 22_700_000, "share": share},
+                "self_training": {"rounds": [{"round": 1, "selected": 900}]} if method == "lora-self-train" else None}
+        return {"accuracy": acc, "peak_rss_mb": 1800.0, "model": {"info_": info},
+                "per_domain": {"legal": {"accuracy": acc}, "poetry": {"accuracy": acc - 0.1}}}
+
+    def measure(self, fn, seed=None, **config) -> dict:
+        self.measured.append((fn.__name__, config))
+        return {"bytes": 2 ** 20}
+
+
+def _render(bf, name: str, seeds=(1, 2, 3)) -> tuple[str, FakeBench]:
+    s = next(x for x in bf.SECTIONS if x.name == name)
+    assert s.gpu and s.seeds == [1, 2, 3]
+    fake = FakeBench()
+    res = s.compute(fake, list(seeds))
+    stored = json.loads(json.dumps({"name": s.name, "seeds": list(seeds), "results": res, "provenance": PROV}))
+    return s.render(stored), fake
+
+
+def test_hard_english_cpu_section(bf):
+    md, fake = _render(bf, "finetune-hard-en")
+    assert len(fake.prefetched) == len(fake.ran) == 2 * 3 * 3
+    assert all(r["isolate"] and r["record"] == ("info_",) for r in fake.ran)
+    # only the adapting methods read target text; Tweebank's is its train split without tags
+    assert all((r["task"].unlabeled is None) == (r["method"] == "lora") for r in fake.ran)
+    tb = [r["task"] for r in fake.ran if r["task"].target.corpus == "tweebank" and r["task"].unlabeled]
+    assert tb and all(t.unlabeled.split == "train" and not t.unlabeled.labeled for t in tb)
+    assert all(r["params"]["max_examples"] == 4000 and r["params"]["lr"] == 2e-3 for r in fake.ran)
+    assert "| GENTLE | 86.2 ± 0.5 | 87.2 ± 0.5 | 90.2 ± 0.5 | +1.0 ± 0.0 | +4.0 ± 0.0 | 87.5 | ≥ 92 | " \
+           "`lora-self-train` not met (-1.8) |" in md
+    assert "| Tweebank v2 | 86.2 ± 0.5 |" in md and "| 77.1 | ≥ 88 |" in md
+    assert "| poetry | 76.2 ± 0.5 | 77.2 ± 0.5 | 80.2 ± 0.5 |" in md
+    assert "Seeds: 1,2,3" in md
+
+
+def test_lora_gap_cpu_section(bf):
+    md, fake = _render(bf, "finetune-lora-gap")
+    assert len(fake.ran) == len(bf.GAP_CPU) * 3
+    assert all(r["task"].name == "books->kitchen" and r["task"].unlabeled is not None for r in fake.ran)
+    sizes = [c for n, c in fake.measured if n == "adapter_size"]
+    assert len(sizes) == len(bf.GAP_CPU) and sizes[0]["method"] == "full-ft"
+    assert "| full fine-tuning | 22,700,000 (100.00%) | 1.0 MB | 89.2 ± 0.5 | — | 100 | 1800 | reference |" in md
+    assert "| r 8 q,v | 227,000 (1.00%) | 1.0 MB | 86.2 ± 0.5 | -3.0 ± 0.0 | 100 | 1800 | below |" in md
+    assert "| r 8 q,v, DoRA | 227,000 (1.00%) | 1.0 MB | 89.2 ± 0.5 | +0.0 ± 0.0 | 100 | 1800 | **met** |" in md
+    assert "| r 16 all-linear | 908,000 (4.00%) | 1.0 MB | 89.2 ± 0.5 | +0.0 ± 0.0 | 100 | 1800 | " \
+           "within, but > 2% trained |" in md
+    assert "Met by: r 8 q,v, DoRA." in md
