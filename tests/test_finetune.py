@@ -243,6 +243,57 @@ def test_dapt_then_task_adapter_saves_and_reloads(tiny, tmp_path):
     assert not np.allclose(np.stack(AdapterModel.from_pretrained(tmp_path / "d").logits(te)), lg, atol=1e-5)
 
 
+def test_dapt_head_warmup_keeps_the_adapter_still_and_auto_warms_a_fresh_head(tiny, tmp_path):
+    """The tiny BERT is saved without a masked-LM head (as the zoo's sentence-embedding encoders):
+    ``head_warmup: auto`` warms the fresh head for half of the DAPT steps. While warming, the
+    adapter gets no gradient: with every step a warm-up step the merged encoder equals the base
+    checkpoint's (LoRA's B starts at zero and stays there) while the head has trained; with no
+    warm-up the adapter moves. A checkpoint saved with its head gets no warm-up from ``auto``."""
+    from transformers import BertForMaskedLM, BertModel
+
+    unl = sentiment_rows(40, 3, "tgt", labeled=False)
+    texts = [t.split() for t in unl["text"]]
+    base = BertModel.from_pretrained(str(tiny)).state_dict()
+
+    def run(model=tiny, **kw):
+        m = AdapterModel("sentiment", model=str(model), lora_config=_lora(), max_length=32, train=_cfg(max_steps=4))
+        return m, m.dapt(texts, _cfg(max_steps=4, batch_size=8), **kw)
+
+    m, info = run()
+    assert info["head_new"] and all(k.startswith("cls.") for k in info["head_new"])
+    assert info["head_warmup"] == "auto" and info["head_warmup_steps"] == 2
+    m, info = run(head_warmup=4)
+    assert info["head_warmup_steps"] == 4 and np.isfinite([h["loss"] for h in info["losses"]]).all()
+    assert all(torch.equal(m.encoder_state_[k], v) for k, v in base.items() if k in m.encoder_state_)
+    m, info = run(head_warmup=0)
+    moved = [k for k, v in base.items() if k in m.encoder_state_ and not torch.equal(m.encoder_state_[k], v)]
+    assert info["head_warmup_steps"] == 0 and any("query" in k for k in moved) and any("value" in k for k in moved)
+    with_head = tmp_path / "with-head"
+    BertForMaskedLM.from_pretrained(str(tiny)).save_pretrained(with_head)
+    for f in ("vocab.txt", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"):
+        if (tiny / f).exists():
+            (with_head / f).write_bytes((tiny / f).read_bytes())
+    _, info = run(model=with_head)
+    assert info["head_new"] == [] and info["head_warmup_steps"] == 0
+    for bad in (-1, 1.5, True, "half"):
+        with pytest.raises(NlptaError, match="dapt_warmup"):
+            run(head_warmup=bad)
+
+
+def test_lora_dapt_reports_its_head_warmup_and_warns_without_one(tiny):
+    from nlpta.methods import get_method
+
+    task = SimpleNamespace(source=sentiment_rows(40, 1), target=sentiment_rows(10, 2, "tgt"),
+                           unlabeled=sentiment_rows(40, 3, "tgt", labeled=False), target_labeled=None)
+    common = {"model": str(tiny), "max_steps": 2, "dapt_steps": 4, "max_length": 32, "batch_size": 8}
+    rep = get_method("lora-dapt", "sentiment", **common).fit(task).fit_report()
+    assert rep["dapt_steps"] == 4 and rep["head_new"] > 0 and rep["head_warmup_steps"] == 2 and not rep["warnings"]
+    assert np.isfinite([rep["first_mlm_loss"], rep["final_mlm_loss"]]).all()
+    rep = get_method("lora-dapt", "sentiment", dapt_warmup=0, **common).fit(task).fit_report()
+    assert rep["head_warmup_steps"] == 0
+    assert any("no masked-LM head" in w and "dapt_warmup" in w for w in rep["warnings"]), rep["warnings"]
+
+
 def test_registered_methods_through_the_runner(tiny, tmp_path):
     from nlpta import load_model
     from nlpta.data import load

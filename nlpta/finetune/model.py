@@ -249,22 +249,42 @@ class AdapterModel:
 
     # ------------------------------------------------------------------ fitting
     def dapt(self, texts: list[list[str]], cfg: TrainConfig, pivots: list[str] | None = None,
-             mask_prob: float = 0.15, pivot_mask_prob: float = 0.5) -> dict:
+             mask_prob: float = 0.15, pivot_mask_prob: float = 0.5, head_warmup: int | str = "auto") -> dict:
         """Domain-adaptive masked-LM training with a LoRA adapter (the task adapter's settings,
         without task type or head) on ``texts`` (pre-split words); the adapter is merged into the
         encoder that :meth:`fit` then adapts to the task. ``pivots``: words masked with
         ``pivot_mask_prob`` instead of ``mask_prob`` (PERL, Ben-David et al. 2020).
 
-        The base checkpoints of the zoo carry no MLM head; its transform layer is initialised
-        randomly and trained with the adapter (the decoder is tied to the word embeddings).
-        Returns the training record (``losses``, ``steps``, ``examples``, ``pivots``)."""
+        The base checkpoints of the zoo (sentence-embedding encoders) carry no MLM head: its
+        transform layer is initialised fresh and trained with the adapter (the decoder is tied to
+        the word embeddings). ``head_warmup`` steps come first in which the adapter gets no
+        masked-LM gradient (the encoder's output enters the head detached, its gradient times
+        zero, so every trainable weight stays in the graph as distributed training needs): the
+        head learns before it steers the adapter. ``"auto"``: half of the steps when the
+        checkpoint lacks the head, none when it has it.
+
+        Returns the training record (``losses``, ``steps``, ``examples``, ``pivots``,
+        ``head_new``: the head weights the checkpoint lacked, ``head_warmup`` and
+        ``head_warmup_steps``).
+
+        Raises:
+            ParameterError: E322 for a ``head_warmup`` that is neither ``"auto"`` nor an integer >= 0.
+        """
         from peft import get_peft_model
         from transformers import AutoModelForMaskedLM
 
         _set_threads()
         self.tokenizer_ = getattr(self, "tokenizer_", None) or self._tokenizer()
+        if head_warmup != "auto" and (isinstance(head_warmup, bool) or not isinstance(head_warmup, int)
+                                      or head_warmup < 0):
+            raise Errors.E322(what="dapt_warmup", expected="'auto' or an integer >= 0 (the first masked-LM steps in "
+                              "which only the head trains)", got=repr(head_warmup))
         with quiet_loading():
-            mlm = AutoModelForMaskedLM.from_pretrained(self._base_path())
+            mlm, loading = AutoModelForMaskedLM.from_pretrained(self._base_path(), output_loading_info=True)
+        encoder_prefix = mlm.base_model_prefix + "."
+        # the head weights the checkpoint lacks (its decoder is tied to the word embeddings)
+        new_head = sorted(k for k in loading.get("missing_keys", ())
+                          if not k.startswith(encoder_prefix) and not k.endswith("decoder.weight"))
         peft_mlm = get_peft_model(mlm, replace(self.lora_config or default_lora_config(), task_type=None,
                                                modules_to_save=None))
         for n, p in peft_mlm.named_parameters():  # train the (new) MLM transform with the adapter
@@ -275,7 +295,28 @@ class AdapterModel:
         exs = encode.encode_mlm(self.tokenizer_, texts, self.max_length, pivots or ())
         acc = accelerator()
         coll = encode.MLMCollator(self.tokenizer_, mask_prob, pivot_mask_prob, seed=cfg.seed, rank=acc.process_index)
-        info = train(peft_mlm, exs, coll, cfg, acc)
+        warm: dict[str, Any] = {"on": False}
+        encoder = getattr(peft_mlm.get_base_model(), peft_mlm.get_base_model().base_model_prefix)
+
+        def on_step(step: int, total: int) -> None:
+            if "steps" not in warm:
+                warm["steps"] = (total // 2 if new_head else 0) if head_warmup == "auto" else min(int(head_warmup), total)
+            warm["on"] = step < warm["steps"]
+
+        def detach_while_warm(module, args, output):
+            if not warm["on"]:
+                return output
+            h = output[0]
+            output["last_hidden_state"] = h.detach() + h * 0.0  # zero gradient to the adapter, still in the graph
+            return output
+
+        hook = encoder.register_forward_hook(detach_while_warm)
+        cfg = replace(cfg, fingerprint={**(cfg.fingerprint or {}), "head_warmup": head_warmup})
+        try:
+            info = train(peft_mlm, exs, coll, cfg, acc, on_step=on_step)
+        finally:
+            hook.remove()
+        info = {**info, "head_new": new_head, "head_warmup": head_warmup, "head_warmup_steps": warm.get("steps", 0)}
         with tempfile.TemporaryDirectory(prefix="nlpta-dapt-") as tmp:  # before merging: merging drops the LoRA layers
             peft_mlm.save_pretrained(tmp)
             self.dapt_files_ = {p.name: p.read_bytes() for p in Path(tmp).iterdir()

@@ -65,8 +65,8 @@ _COMMON: dict[str, Any] = {
 }
 _TASK = {"sentiment": {"epochs": 1, "max_length": 256}, "pos": {"epochs": 3, "max_length": 128}}
 _DANN = {"lambda_max": 1.0, "gamma": 10.0, "max_unlabeled": 2000, "pooling": "cls", "domain_hidden": 256}
-_DAPT = {"dapt_lr": 1e-3, "dapt_epochs": 1, "dapt_steps": None, "dapt_examples": 2000, "pivots": None,
-         "n_pivots": 100, "pivot_mask_prob": 0.5, "mask_prob": 0.15}
+_DAPT = {"dapt_lr": 1e-3, "dapt_epochs": 1, "dapt_steps": None, "dapt_examples": 2000, "dapt_warmup": "auto",
+         "pivots": None, "n_pivots": 100, "pivot_mask_prob": 0.5, "mask_prob": 0.15}
 
 
 def _defaults(extra: dict | None = None, **over) -> dict[str, dict[str, Any]]:
@@ -232,7 +232,8 @@ class _Transformer(Method):
                           max_steps=p["dapt_steps"], seed=self.seed, desc=f"dapt {self.task}",
                           checkpoint_dir=str(ck / "dapt") if ck is not None else None,
                           checkpoint_every=p["checkpoint_every"], fingerprint=self._fingerprint("dapt"))
-        self.model_.dapt(texts, cfg, pivots=pivots, mask_prob=p["mask_prob"], pivot_mask_prob=p["pivot_mask_prob"])
+        self.model_.dapt(texts, cfg, pivots=pivots, mask_prob=p["mask_prob"], pivot_mask_prob=p["pivot_mask_prob"],
+                         head_warmup=p["dapt_warmup"])
 
     def predict(self, ds: datasets.Dataset) -> list:
         return self.model_.predict(ds)
@@ -258,10 +259,29 @@ class Lora(_Transformer):
 
 @register("lora-dapt")
 class LoraDapt(_Transformer):
-    """Masked-LM LoRA on the target's unlabeled rows (optionally pivot-masked), merged, then ``lora``."""
+    """Masked-LM LoRA on the target's unlabeled rows (optionally pivot-masked), merged, then ``lora``.
+    ``dapt_warmup``: the first masked-LM steps in which only the head trains (``auto``: half of them
+    when the checkpoint has no masked-LM head, as the zoo's sentence-embedding encoders)."""
 
     dapt = True
     defaults: ClassVar[dict[str, dict[str, Any]]] = _defaults(_DAPT)
+
+    def fit_report(self) -> dict:
+        """The masked-LM stage: ``dapt_steps``, ``head_new`` (head weights the checkpoint lacked),
+        ``head_warmup_steps``, the first and last logged masked-LM loss; a warning when a fresh head
+        got no warm-up (its gradient steered the adapter from the first step)."""
+        d = (self.info_ or {}).get("dapt") or {}
+        losses = [h["loss"] for h in d.get("losses") or []]
+        new = d.get("head_new") or []
+        warnings = []
+        if new and not d.get("head_warmup_steps"):
+            warnings.append(f"the encoder's checkpoint has no masked-LM head ({len(new)} head weights initialised "
+                            "fresh) and dapt_warmup is 0, so the masked-LM loss sent the adapter gradients from a "
+                            "head that had learned nothing yet; leave dapt_warmup at auto or set it (the first "
+                            "steps in which only the head trains)")
+        return {"dapt_steps": d.get("steps"), "head_new": len(new), "head_warmup_steps": d.get("head_warmup_steps", 0),
+                "first_mlm_loss": losses[0] if losses else None, "final_mlm_loss": losses[-1] if losses else None,
+                "warnings": warnings}
 
 
 @register("full-ft")
