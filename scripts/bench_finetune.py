@@ -296,6 +296,20 @@ def compute_udalm(bench, seeds) -> dict:
     return {"pairs": pairs}
 
 
+def pair_rows(pairs: dict, cols: list, diffs) -> tuple[dict, list[str]]:
+    """Table rows per pair (``{pair: {column: {seed: accuracy}}}``): each column's mean ± CI, then
+    per ``(a, b)`` of ``diffs`` the paired difference b − a; an average row when there are several
+    pairs. Returns ``(per-seed columns per pair, lines)``."""
+    per = {k: {c: per_seed(v[c]) for c in cols} for k, v in pairs.items()}
+    lines = [f"| {k} | " + " | ".join(fmt_ci(row[c]) for c in cols) + " | " +
+             " | ".join(fmt_paired(row[a], row[b]) for a, b in diffs) + " |" for k, row in per.items()]
+    if len(per) > 1:
+        A = {c: mean_over([row[c] for row in per.values()]) for c in cols}
+        lines.append(f"| **average ({len(per)} pairs)** | " + " | ".join(f"**{fmt_ci(A[c])}**" for c in cols) +
+                     " | " + " | ".join(f"**{fmt_paired(A[a], A[b])}**" for a, b in diffs) + " |")
+    return per, lines
+
+
 def render_udalm(r: dict) -> str:
     pairs = r["results"]["pairs"]
     cols = ("none", *UDALM_COLS)
@@ -315,14 +329,8 @@ def render_udalm(r: dict) -> str:
              "| source → target | `none` (tf-idf) | " + " | ".join(UDALM_COLS.values()) +
              " | `udalm` − `lora` | `lora-self-train` − `lora` |",
              "|---|" + "---:|" * (len(cols) + 2)]
-    per = {k: {c: per_seed(v[c]) for c in cols} for k, v in pairs.items()}
-    for k, row in per.items():
-        lines.append(f"| {k} | " + " | ".join(fmt_ci(row[c]) for c in cols) +
-                     f" | {fmt_paired(row['lora'], row['udalm'])} | {fmt_paired(row['lora'], row['self'])} |")
-    if len(per) > 1:
-        A = {c: mean_over([row[c] for row in per.values()]) for c in cols}
-        lines.append(f"| **average ({len(per)} pairs)** | " + " | ".join(f"**{fmt_ci(A[c])}**" for c in cols) +
-                     f" | **{fmt_paired(A['lora'], A['udalm'])}** | **{fmt_paired(A['lora'], A['self'])}** |")
+    per, rows = pair_rows(pairs, cols, (("lora", "udalm"), ("lora", "self")))
+    lines += rows
     loss = {c: [v for row in pairs.values() for v in row[f"{c}_mlm_loss"].values()] for c in ("udalm-cold", "udalm")}
     lines += ["", "The head warm-up, paired over seeds: `mlm_warmup: 50` − `mlm_warmup: 0` " + "; ".join(
         f"{k} {fmt_paired(row['udalm-cold'], row['udalm'])}" for k, row in per.items()) + ". The masked-LM loss "
@@ -410,7 +418,6 @@ GAP_CPU: dict[str, tuple[str, dict]] = {
     "r 8 q,v, lr 2e-3": ("lora", {"lr": 2e-3}),
     "r 8 q,v, 2 epochs": ("lora", {"lr": 1e-3, "epochs": 2}),
     "r 16 all-linear": ("lora", {"lr": 1e-3, "r": 16, "alpha": 32, "targets": "all-linear"}),
-    "r 16 q,v, rsLoRA (alpha 16)": ("lora", {"lr": 1e-3, "r": 16, "alpha": 16, "use_rslora": True}),
     "r 8 q,v, DoRA": ("lora", {"lr": 1e-3, "use_dora": True}),
 }
 
@@ -445,12 +452,12 @@ def render_gap_cpu(r: dict) -> str:
     full = "full fine-tuning"
     acc = {n: per_seed(v["accuracy"]) for n, v in cfg.items()}
     full_ci = ci(acc[full])
-    lines = ["### LoRA vs full fine-tuning on MiniLM: rank, targets, learning rate, epochs, rsLoRA, DoRA (CPU protocol)",
+    lines = ["### LoRA vs full fine-tuning on MiniLM: rank, targets, learning rate, epochs, DoRA (CPU protocol)",
              "",
              f"{res['pair']}, the MiniLM protocol above (1,600 source reviews, 128 subwords, batch 16, 1 epoch = 100 "
              "steps; LoRA r 8, alpha 16, dropout 0.1 on query/value, lr 1e-3; full fine-tuning lr 5e-5) unless the "
              "configuration says otherwise (`all-linear` = peft's `target_modules=\"all-linear\"`, every linear "
-             "layer of the encoder; rsLoRA scales by alpha/√r; DoRA = weight-decomposed LoRA). Each run in its own "
+             "layer of the encoder; DoRA = weight-decomposed LoRA; rsLoRA is in the GPU grid only). Each run in its own "
              "process with one torch thread, two at a time on 2 cores. Trainable parameters from the fit record "
              "(adapter + head); size = the `.safetensors` weights `save_pretrained` writes (adapter + head for "
              "LoRA, the whole model for full fine-tuning); peak RSS = the run process's maximum. Mean ± 95% CI over "
@@ -481,6 +488,64 @@ def render_gap_cpu(r: dict) -> str:
     return "\n".join(lines)
 
 
+# ------------------------------------------------------------------------------ DAPT head warm-up (CPU protocol)
+DAPT_WARM_PAIRS = ("bk",)  # books -> kitchen: where lora-dapt spread widest (82.5 ± 17.1 over seeds 1-3)
+DAPT_WARM_COLS = {"lora": "`lora`", "dapt-cold": "`lora-dapt`, `dapt_warmup: 0`",
+                  "dapt": "`lora-dapt`, `dapt_warmup: auto` (50 steps)"}
+
+
+def dapt_warm_configs() -> dict[str, tuple]:
+    out = {}
+    for p in DAPT_WARM_PAIRS:
+        out[f"{p}-lora"] = (senti(p), "lora", {**SENT_P, "lr": 1e-3})  # the lora runs of finetune-lora-gap
+        out[f"{p}-dapt-cold"] = (senti(p), "lora-dapt", {**SENT_P, **DAPT_P, "lr": 1e-3, "dapt_warmup": 0})
+        out[f"{p}-dapt"] = (senti(p), "lora-dapt", {**SENT_P, **DAPT_P, "lr": 1e-3})
+    return out
+
+
+def compute_dapt_warm(bench, seeds) -> dict:
+    confs = dapt_warm_configs()
+    bench.prefetch([nn(*c, seed=s) for c in confs.values() for s in seeds])
+    pairs = {}
+    for p in DAPT_WARM_PAIRS:
+        row: dict = {}
+        for m in DAPT_WARM_COLS:
+            runs = {s: bench.run(**nn(*confs[f"{p}-{m}"], seed=s)) for s in seeds}
+            row[m] = {s: _acc(x) for s, x in runs.items()}
+            if m != "lora":
+                row[f"{m}_dapt"] = {s: {k: (x["model"]["info_"]["dapt"] or {}).get(k)
+                                        for k in ("steps", "head_warmup_steps", "losses")} for s, x in runs.items()}
+        pairs[f"{DOM[p[0]]} → {DOM[p[1]]}"] = row
+    return {"pairs": pairs}
+
+
+def render_dapt_warm(r: dict) -> str:
+    pairs = r["results"]["pairs"]
+    cols = list(DAPT_WARM_COLS)
+    lines = ["### Blitzer: DAPT with a head warm-up, MiniLM (CPU protocol)", "",
+             "The MiniLM protocol above (1,600 source reviews, 128 subwords, 100 task steps, LoRA r 8 on query/value, "
+             "lr 1e-3). `lora-dapt`: one pass of masked-LM LoRA (batch 16, 15% masking, lr 1e-3) over 1,600 target "
+             "unlabeled reviews (100 steps), merged, then `lora`. MiniLM's checkpoint has no masked-LM head, so "
+             "DAPT trains one from scratch: with `dapt_warmup: 0` the adapter follows that head's gradient from the "
+             "first step (the behaviour before the option existed); with the default `auto` the head trains alone "
+             "for the first half of the masked-LM steps (the adapter's gradient is zero there). Each run in its "
+             "own process with one torch thread, two at a time. Mean ± 95% CI over seeds; differences paired over "
+             "seeds.", "",
+             "| source → target | " + " | ".join(DAPT_WARM_COLS.values()) + " | warm-up − no warm-up | "
+             "`lora-dapt` (auto) − `lora` |", "|---|" + "---:|" * (len(cols) + 2)]
+    lines += pair_rows(pairs, cols, (("dapt-cold", "dapt"), ("lora", "dapt")))[1]
+    loss = {c: [[h["loss"] for h in d["losses"]] for row in pairs.values() for d in row[f"{c}_dapt"].values()]
+            for c in ("dapt-cold", "dapt")}
+    warm = sorted({d["head_warmup_steps"] for row in pairs.values() for d in row["dapt_dapt"].values()})
+    lines += ["", "Masked-LM loss of the DAPT stage, first logged window → last: "
+              f"{np.mean([x[0] for x in loss['dapt-cold']]):.2f} → {np.mean([x[-1] for x in loss['dapt-cold']]):.2f} "
+              f"without the warm-up, {np.mean([x[0] for x in loss['dapt']]):.2f} → "
+              f"{np.mean([x[-1] for x in loss['dapt']]):.2f} with it (warm-up steps: "
+              f"{', '.join(map(str, warm))}; a uniform guess over the vocabulary is ln 30,522 = {np.log(30522):.1f}).",
+              "", provenance_line(r["provenance"], r["seeds"])]
+    return "\n".join(lines)
+
+
 SECTIONS = [
     Section("finetune-compare", "### LoRA vs full fine-tuning", compute_compare, render_compare, seeds=[1], gpu=True,
             script=SCRIPT),
@@ -495,7 +560,9 @@ SECTIONS = [
     Section("finetune-hard-en", "### Hard English: GENTLE and Tweebank with an EWT-trained MiniLM tagger (CPU protocol)",
             compute_hard_cpu, render_hard_cpu, seeds=[1, 2, 3], gpu=True, script=SCRIPT),
     Section("finetune-lora-gap", "### LoRA vs full fine-tuning on MiniLM: rank, targets, learning rate, epochs, "
-            "rsLoRA, DoRA (CPU protocol)", compute_gap_cpu, render_gap_cpu, seeds=[1, 2, 3], gpu=True, script=SCRIPT),
+            "DoRA (CPU protocol)", compute_gap_cpu, render_gap_cpu, seeds=[1, 2, 3], gpu=True, script=SCRIPT),
+    Section("finetune-dapt-warmup", "### Blitzer: DAPT with a head warm-up, MiniLM (CPU protocol)", compute_dapt_warm,
+            render_dapt_warm, seeds=[1, 2, 3], gpu=True, script=SCRIPT),
 ]
 PAGE = ["## Transformers with LoRA adapters (MiniLM, multilingual-e5-small)\n\n"
         "Protocol (fp32, on the device named under each table). Sentiment: all 1,600 training reviews of the seed's "

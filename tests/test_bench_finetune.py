@@ -17,7 +17,7 @@ from finetune_helpers import import_script  # noqa: E402  (tests/ is on sys.path
 PROV = {"device": "cpu", "devices": ["2 × Test CPU (CPU)"], "versions": {"nlpta": "0.1.0"}, "commit": "abc",
         "command": "python scripts/bench_finetune.py", "compute_seconds": 3.0, "runs": 1, "cached": 0}
 # planted target accuracy per method (+ 0.2 points per seed)
-BASE = {"lora": 0.86, "full-ft": 0.89, "udalm": 0.87, "lora-self-train": 0.90}
+BASE = {"lora": 0.86, "full-ft": 0.89, "udalm": 0.87, "lora-self-train": 0.90, "lora-dapt": 0.87}
 
 
 @pytest.fixture(scope="module")
@@ -39,11 +39,16 @@ class FakeBench:
         acc = BASE[method] + 0.002 * (seed - 1)
         if p.get("use_dora") or p.get("targets") == "all-linear":
             acc += 0.03  # level with full fine-tuning
+        if method == "lora-dapt" and p.get("dapt_warmup") == 0:
+            acc -= 0.05  # a DAPT stage without the head warm-up
         share = 1.0 if method == "full-ft" else (0.02 if p.get("targets") == "all-linear" else 0.01) * (
             2 if p.get("r") == 16 else 1)
         info = {"train": {"seconds": 100.0, "steps": 100, "epochs": 1.0, "mlm_warmup_steps": 125},
                 "trainable": {"trainable": int(share * 22_700_000), "total": 22_700_000, "share": share},
-                "self_training": {"rounds": [{"round": 1, "selected": 900}]} if method == "lora-self-train" else None}
+                "self_training": {"rounds": [{"round": 1, "selected": 900}]} if method == "lora-self-train" else None,
+                "dapt": {"steps": 100, "head_warmup_steps": 0 if p.get("dapt_warmup") == 0 else 50,
+                         "losses": [{"step": 50, "loss": 9.0}, {"step": 100, "loss": 7.0}]}
+                if method == "lora-dapt" else None}
         return {"accuracy": acc, "peak_rss_mb": 1800.0, "model": {"info_": info},
                 "per_domain": {"legal": {"accuracy": acc}, "poetry": {"accuracy": acc - 0.1}}}
 
@@ -89,3 +94,17 @@ def test_lora_gap_cpu_section(bf):
     assert "| r 16 all-linear | 908,000 (4.00%) | 1.0 MB | 89.2 ± 0.5 | +0.0 ± 0.0 | 100 | 1800 | " \
            "within, but > 2% trained |" in md
     assert "Met by: r 8 q,v, DoRA." in md
+
+
+def test_dapt_warmup_cpu_section(bf):
+    md, fake = _render(bf, "finetune-dapt-warmup")
+    assert len(fake.ran) == 3 * 3
+    dapt = [r for r in fake.ran if r["method"] == "lora-dapt"]
+    assert len(dapt) == 6 and sum(r["params"].get("dapt_warmup") == 0 for r in dapt) == 3
+    assert all("dapt_warmup" not in r["params"] for r in dapt if r["params"].get("dapt_warmup") != 0)
+    # its lora runs are the very requests of the LoRA-gap section's "r 8 q,v" (shared cache entries)
+    gap = bf.gap_cpu_request("r 8 q,v", 1)
+    lora = [r for r in fake.ran if r["method"] == "lora"]
+    assert len(lora) == 3 and all(r["params"] == gap["params"] and r["task"] == gap["task"] for r in lora)
+    assert "| books → kitchen | 86.2 ± 0.5 | 82.2 ± 0.5 | 87.2 ± 0.5 | +5.0 ± 0.0 | +1.0 ± 0.0 |" in md
+    assert "9.00 → 7.00 without the warm-up" in md and "(warm-up steps: 50;" in md
