@@ -6,7 +6,9 @@
 * ``lora-dapt`` -- first a LoRA masked-LM adapter on the target's unlabeled rows (Gururangan et al.
   2020), optionally masking pivot words preferentially (``pivots``: a list, or ``auto`` for
   sentiment: words frequent in both domains ranked by mutual information with the source label,
-  as in PERL, Ben-David et al. 2020); merged; then ``lora``.
+  as in PERL, Ben-David et al. 2020); merged; then ``lora``. ``dapt_warmup`` (default ``auto``:
+  half of the masked-LM steps when the checkpoint has no masked-LM head) trains a fresh head alone
+  before its gradient reaches the adapter.
 * ``full-ft`` -- every weight trained (the comparison).
 
 * ``udalm`` -- UDALM (Karouzos, Paraskevopoulos & Potamianos 2021): one run whose loss mixes the
