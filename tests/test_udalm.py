@@ -245,6 +245,32 @@ def test_a_checkpoint_without_an_mlm_head_is_reported(tiny, tmp_path):
     assert rep["mlm_head_new"] == 0 and rep["mlm_warmup_steps"] == 0 and not rep["warnings"]
 
 
+def test_after_dapt_the_mlm_loss_starts_from_dapt_s_head(tiny):
+    """With the paper's first stage (``dapt: true``) UDALM's masked-LM head starts from the head
+    DAPT trained, not from a fresh one: its weights equal DAPT's, none is listed as new, and
+    ``mlm_warmup: auto`` gives no warm-up; the fit report says where the head came from."""
+    from nlpta.methods import get_method
+
+    m = _model(tiny, train={"max_steps": 2})
+    m.dapt([t.split() for t in sentiment_rows(24, 3, "tgt", labeled=False)["text"]],
+           TrainConfig(lr=1e-2, max_steps=4, batch_size=8, seed=3, warmup_ratio=0.0))
+    assert m.dapt_info_["head_new"] and m.dapt_info_["head_warmup_steps"] == 2
+    wrapper = m.build()
+    assert m.mlm_head_new_ == [] and m.mlm_head_from_ == "dapt"
+    state = wrapper.mlm_head.state_dict()
+    assert set(m.dapt_head_state_) == {k for k in state if not k.endswith("decoder.weight")}
+    assert all(torch.equal(state[k], v) for k, v in m.dapt_head_state_.items())
+    fresh = _model(tiny, train={"max_steps": 2})
+    fresh.build()
+    assert fresh.mlm_head_new_ and fresh.mlm_head_from_ == "checkpoint"
+    common = {"model": str(tiny), "max_steps": 4, "max_length": 32, "batch_size": 8}
+    rep = get_method("udalm", "sentiment", dapt=True, dapt_steps=2, **common).fit(_task("sentiment")).fit_report()
+    assert rep["mlm_head_from"] == "dapt" and rep["mlm_head_new"] == 0 and rep["mlm_warmup_steps"] == 0
+    assert not rep["warnings"]
+    rep = get_method("udalm", "sentiment", **common).fit(_task("sentiment")).fit_report()
+    assert rep["mlm_head_from"] == "checkpoint" and rep["mlm_head_new"] > 0 and rep["mlm_warmup_steps"] == 2
+
+
 def test_checkpoint_of_another_mixing_is_refused(tiny, tmp_path):
     src, unl = sentiment_rows(32, 1), sentiment_rows(24, 2, "tgt", labeled=False)
     ck = tmp_path / "ck"

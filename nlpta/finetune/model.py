@@ -265,7 +265,8 @@ class AdapterModel:
 
         Returns the training record (``losses``, ``steps``, ``examples``, ``pivots``,
         ``head_new``: the head weights the checkpoint lacked, ``head_warmup`` and
-        ``head_warmup_steps``).
+        ``head_warmup_steps``). The trained head's weights stay in ``dapt_head_state_`` (not saved)
+        for a masked-LM stage that follows (:class:`~nlpta.finetune.udalm.UDALMAdapterModel`).
 
         Raises:
             ParameterError: E322 for a ``head_warmup`` that is neither ``"auto"`` nor an integer >= 0.
@@ -322,6 +323,11 @@ class AdapterModel:
             self.dapt_files_ = {p.name: p.read_bytes() for p in Path(tmp).iterdir()
                                 if p.is_file() and p.name in _PEFT_FILES}
         merged = peft_mlm.merge_and_unload()
+        # the masked-LM head DAPT trained (transform and bias; the decoder is the tied word embeddings), for a
+        # later masked-LM stage on this encoder (udalm with dapt: true) to start from instead of a fresh head
+        head = next(m for n, m in merged.named_children() if n != merged.base_model_prefix)
+        self.dapt_head_state_ = {k: v.detach().clone() for k, v in head.state_dict().items()
+                                 if not k.endswith("decoder.weight")}
         self.encoder_state_ = {k: v.detach().clone()
                                for k, v in getattr(merged, merged.base_model_prefix).state_dict().items()}
         self.pivots_ = list(pivots or [])

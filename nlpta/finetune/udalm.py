@@ -232,12 +232,27 @@ class UDALMAdapterModel(AdapterModel):
 
     def build(self) -> UDALMModule:
         """The task model (adapter and head, or the full model) and a masked-LM head on its
-        encoder, in a :class:`UDALMModule`; initialised from ``train_cfg.seed`` (head weights)."""
+        encoder, in a :class:`UDALMModule`; initialised from ``train_cfg.seed`` (head weights).
+        After a DAPT stage (``dapt_head_state_``) the head starts from the one DAPT trained, so it
+        is not new (``mlm_warmup: auto`` gives no warm-up); ``mlm_head_from_`` says which.
+
+        Raises:
+            ParameterError: E303 when DAPT's head does not fit (another architecture).
+        """
         _set_threads()
         torch.manual_seed(self.train_cfg.seed)
         self.tokenizer_ = getattr(self, "tokenizer_", None) or self._tokenizer()
         model = self._wrap(self._task_model(getattr(self, "encoder_state_", None)))
         head, self.mlm_head_new_ = mlm_head(self._base_path(), model)
+        self.mlm_head_from_ = "checkpoint"
+        dapt_head = getattr(self, "dapt_head_state_", None)
+        if dapt_head:  # a DAPT stage ran first (dapt: true): its trained head, not the checkpoint's (or a fresh one)
+            missing, unexpected = head.load_state_dict(dapt_head, strict=False)
+            if unexpected or any(not k.endswith("decoder.weight") for k in missing):
+                raise Errors.E303(what="udalm", kind=type(head).__name__,
+                                  detail=f"the DAPT stage's masked-LM head does not fit this one (missing {missing}, "
+                                         f"unexpected {unexpected})")
+            self.mlm_head_new_, self.mlm_head_from_ = [], "dapt"
         return UDALMModule(model, head, self.task_weight)
 
     def fit(self, ds: datasets.Dataset, unlabeled: datasets.Dataset | None = None,
@@ -284,7 +299,7 @@ class UDALMAdapterModel(AdapterModel):
         self.train_info_ = {**info, "udalm": log, "unlabeled": len(tgt), "mlm_batch_size": mlm_bs,
                             "task_weight": self.task_weight, "task_weight_end": self.task_weight_end,
                             "mlm_warmup": self.mlm_warmup, "mlm_warmup_steps": warm.get("steps", 0),
-                            "mlm_head_new": self.mlm_head_new_}
+                            "mlm_head_new": self.mlm_head_new_, "mlm_head_from": self.mlm_head_from_}
         self.model_ = unwrapped.model
         self.model_.eval()
         self._set_fallback(ds)

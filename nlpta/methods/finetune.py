@@ -373,7 +373,8 @@ class Udalm(_Transformer):
         out = {"task_weight": self.params["task_weight"], "unlabeled": tr.get("unlabeled"),
                "final_task_loss": log[-1]["task_loss"] if log else None,
                "final_mlm_loss": log[-1]["mlm_loss"] if log else None,
-               "mlm_head_new": len(new), "mlm_warmup_steps": tr.get("mlm_warmup_steps", 0), "warnings": warnings}
+               "mlm_head_new": len(new), "mlm_head_from": tr.get("mlm_head_from"),
+               "mlm_warmup_steps": tr.get("mlm_warmup_steps", 0), "warnings": warnings}
         if self.params["task_weight_end"] is not None:
             out["task_weight_end"] = self.params["task_weight_end"]
         return out
