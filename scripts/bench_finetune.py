@@ -418,6 +418,7 @@ GAP_CPU: dict[str, tuple[str, dict]] = {
     "r 8 q,v, lr 2e-3": ("lora", {"lr": 2e-3}),
     "r 8 q,v, 2 epochs": ("lora", {"lr": 1e-3, "epochs": 2}),
     "r 16 all-linear": ("lora", {"lr": 1e-3, "r": 16, "alpha": 32, "targets": "all-linear"}),
+    "r 4 all-linear": ("lora", {"lr": 1e-3, "r": 4, "alpha": 8, "targets": "all-linear"}),
     "r 8 q,v, DoRA": ("lora", {"lr": 1e-3, "use_dora": True}),
 }
 

@@ -42,7 +42,7 @@ class FakeBench:
         if method == "lora-dapt" and p.get("dapt_warmup") == 0:
             acc -= 0.05  # a DAPT stage without the head warm-up
         share = 1.0 if method == "full-ft" else (0.02 if p.get("targets") == "all-linear" else 0.01) * (
-            2 if p.get("r") == 16 else 1)
+            {16: 2, 4: 0.5}.get(p.get("r"), 1))
         info = {"train": {"seconds": 100.0, "steps": 100, "epochs": 1.0, "mlm_warmup_steps": 125},
                 "trainable": {"trainable": int(share * 22_700_000), "total": 22_700_000, "share": share},
                 "self_training": {"rounds": [{"round": 1, "selected": 900}]} if method == "lora-self-train" else None,
@@ -93,7 +93,8 @@ def test_lora_gap_cpu_section(bf):
     assert "| r 8 q,v, DoRA | 227,000 (1.00%) | 1.0 MB | 89.2 ± 0.5 | +0.0 ± 0.0 | 100 | 1800 | **met** |" in md
     assert "| r 16 all-linear | 908,000 (4.00%) | 1.0 MB | 89.2 ± 0.5 | +0.0 ± 0.0 | 100 | 1800 | " \
            "within, but > 2% trained |" in md
-    assert "Met by: r 8 q,v, DoRA." in md
+    assert "| r 4 all-linear | 227,000 (1.00%) | 1.0 MB | 89.2 ± 0.5 | +0.0 ± 0.0 | 100 | 1800 | **met** |" in md
+    assert "Met by: r 4 all-linear; r 8 q,v, DoRA." in md
 
 
 def test_dapt_warmup_cpu_section(bf):
