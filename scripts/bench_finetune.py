@@ -529,7 +529,9 @@ def render_dapt_warm(r: dict) -> str:
              "unlabeled reviews (100 steps), merged, then `lora`. MiniLM's checkpoint has no masked-LM head, so "
              "DAPT trains one from scratch: with `dapt_warmup: 0` the adapter follows that head's gradient from the "
              "first step (the behaviour before the option existed); with the default `auto` the head trains alone "
-             "for the first half of the masked-LM steps (the adapter's gradient is zero there). Each run in its "
+             "for the first half of the masked-LM steps (the adapter's gradient is zero there). The `lora-dapt` "
+             "columns of the tables above that were computed before the option existed (see their commits) ran "
+             "without a warm-up. Each run in its "
              "own process with one torch thread, two at a time. Mean ± 95% CI over seeds; differences paired over "
              "seeds.", "",
              "| source → target | " + " | ".join(DAPT_WARM_COLS.values()) + " | warm-up − no warm-up | "
