@@ -68,7 +68,7 @@ def test_every_configuration_builds_a_task_and_a_method(bn):
 
     counts = {name: len(fn([1])) for name, fn in bn.REQUESTS.items()}
     assert counts == {"neural-blitzer": 60, "neural-lora-gap": 24, "neural-webis": 27, "neural-xpos": 2,
-                      "neural-hard-en": 6}
+                      "neural-hard-en": 8}
     assert len(bn.blitzer_requests(range(1, 11))) == 600
     # the gap table's full fine-tuning and r 8 q,v runs are the 12-pair table's (one cache entry each)
     blitzer = bn.blitzer_requests([1])
@@ -233,13 +233,15 @@ def test_xpos_render_shows_anchors_and_goals(bn):
 
 def test_hard_english_render_shows_anchors_and_goals(bn):
     md, fake = _render(bn, "neural-hard-en")
-    assert len(fake.ran) == 2 * 3 * 3
+    assert len(fake.ran) == 2 * 4 * 3
     assert all((r["task"].unlabeled is None) == (r["method"] == "lora") for r in fake.ran)
     tb = [r["task"] for r in fake.ran if r["task"].target.corpus == "tweebank" and r["task"].unlabeled]
     assert tb and all(t.unlabeled.split == "train" and not t.unlabeled.labeled for t in tb)
-    assert "| GENTLE | 88.2 ± 0.5 | 93.2 ± 0.5 | 87.2 ± 0.5 | 87.5 | ≥ 92 | `udalm` **met** |" in md
-    assert "| Tweebank v2 | 88.2 ± 0.5 | 93.2 ± 0.5 | 87.2 ± 0.5 | 77.1 | ≥ 88 | `udalm` **met** |" in md
-    assert "| poetry | 78.2 ± 0.5 | 83.2 ± 0.5 | 77.2 ± 0.5 |" in md
+    selft = [r for r in fake.ran if r["method"] == "lora-self-train"]
+    assert len(selft) == 2 * 3 and all(r["params"]["rounds"] == 2 and r["params"]["threshold"] == 0.9 for r in selft)
+    assert "| GENTLE | 88.2 ± 0.5 | 93.2 ± 0.5 | 87.2 ± 0.5 | 88.7 ± 0.5 | 87.5 | ≥ 92 | `udalm` **met** |" in md
+    assert "| Tweebank v2 | 88.2 ± 0.5 | 93.2 ± 0.5 | 87.2 ± 0.5 | 88.7 ± 0.5 | 77.1 | ≥ 88 | `udalm` **met** |" in md
+    assert "| poetry | 78.2 ± 0.5 | 83.2 ± 0.5 | 77.2 ± 0.5 | 78.7 ± 0.5 |" in md
 
 
 def test_throughput_render(bn, monkeypatch):
