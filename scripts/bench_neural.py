@@ -59,7 +59,8 @@ PROTOCOL = ("Training: batch 32, 256 subwords (sentiment: title + text) / 128 (P
             "the attention query and value projections (`q`, `v` in MPNet; `query`, `value` in "
             "multilingual-e5-small), head trained whole, lr 2e-4; full fine-tuning lr 2e-5. `lora-dapt`: masked-LM "
             "LoRA (lr 5e-4, 15% masking) over up to 4,000 target unlabeled rows (1 pass for sentiment, 3 for POS; the "
-            "fresh masked-LM head trains alone for the first half of it, `dapt_warmup: auto`), merged, then `lora`. `udalm`: one run of 0.5 × task loss on source batches + 0.5 × masked-LM loss on "
+            "fresh masked-LM head trains alone for the first half of it, `dapt_warmup: auto`), merged, then `lora`. "
+            "`udalm`: one run of 0.5 × task loss on source batches + 0.5 × masked-LM loss on "
             "target batches (up to 4,000 target rows) through one LoRA adapter (Karouzos et al. 2021); the "
             "checkpoints carry no masked-LM head, so that loss trains the fresh head alone for the first half of "
             "the steps (`mlm_warmup: auto`). "
@@ -422,7 +423,8 @@ def render_hard_en(r: dict) -> str:
     res, seeds = r["results"], r["seeds"]
     lines = ["### Hard English: GENTLE and Tweebank with an EWT-trained mpnet-base tagger", "",
              "All 12,544 EWT training sentences → GENTLE test (8 unusual genres) and Tweebank v2 test, per word with "
-             "gold tokens. `lora` sees no target text; `udalm`, `lora-dapt` and `lora-self-train` read the target's own words without "
+             "gold tokens. `lora` sees no target text; `udalm`, `lora-dapt` and `lora-self-train` read the "
+             "target's own words without "
              f"tags (GENTLE: its test sentences, transductively; Tweebank: its training tweets). {PROTOCOL}", "",
              "| target | " + " | ".join(f"`{m}`" for m in HARD_METHODS) +
              " | classical (EWT feature tagger) | goal | best vs goal |", "|---|" + "---:|" * (len(HARD_METHODS) + 2) + "---|"]

@@ -142,6 +142,32 @@ def _model_folder(name_or_path: str | Path, revision: str | None) -> Path:
         raise Errors.E501(detail=f"cannot download {s!r} ({type(e).__name__}: {e})") from None
 
 
+def check_head_warmup(name: str, value) -> int | str:
+    """``value`` of a head warm-up setting (``mlm_warmup``, ``dapt_warmup``): ``"auto"`` or an integer
+    >= 0. Raises ParameterError E322 for anything else."""
+    if value != "auto" and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
+        raise Errors.E322(what=name, expected="'auto' or an integer >= 0 (the first steps in which the masked-LM "
+                          "loss trains its head only)", got=repr(value))
+    return value
+
+
+def head_warmup_steps(setting: int | str, total: int, head_new) -> int:
+    """The warm-up steps of a run of ``total`` steps: ``setting``, or for ``"auto"`` half of them when
+    the checkpoint lacked the masked-LM head (``head_new`` lists its new weights), else none."""
+    if setting == "auto":
+        return total // 2 if head_new else 0
+    return int(setting)
+
+
+def new_head_weights(mlm, loading: dict) -> list[str]:
+    """The weights of masked-LM model ``mlm`` outside its encoder that its checkpoint lacked
+    (initialised fresh), from ``from_pretrained(..., output_loading_info=True)``'s ``loading``: the
+    sentence-embedding checkpoints of the zoo carry no masked-LM head at all (tied weights, as the
+    decoder tied to the word embeddings, are not reported missing)."""
+    prefix = mlm.base_model_prefix + "."
+    return sorted(k for k in loading.get("missing_keys", ()) if not k.startswith(prefix))
+
+
 class AdapterModel:
     """A POS tagger or sentiment classifier on a pretrained encoder.
 
@@ -276,16 +302,10 @@ class AdapterModel:
 
         _set_threads()
         self.tokenizer_ = getattr(self, "tokenizer_", None) or self._tokenizer()
-        if head_warmup != "auto" and (isinstance(head_warmup, bool) or not isinstance(head_warmup, int)
-                                      or head_warmup < 0):
-            raise Errors.E322(what="dapt_warmup", expected="'auto' or an integer >= 0 (the first masked-LM steps in "
-                              "which only the head trains)", got=repr(head_warmup))
+        check_head_warmup("dapt_warmup", head_warmup)
         with quiet_loading():
             mlm, loading = AutoModelForMaskedLM.from_pretrained(self._base_path(), output_loading_info=True)
-        encoder_prefix = mlm.base_model_prefix + "."
-        # the head weights the checkpoint lacks (its decoder is tied to the word embeddings)
-        new_head = sorted(k for k in loading.get("missing_keys", ())
-                          if not k.startswith(encoder_prefix) and not k.endswith("decoder.weight"))
+        new_head = new_head_weights(mlm, loading)
         peft_mlm = get_peft_model(mlm, replace(self.lora_config or default_lora_config(), task_type=None,
                                                modules_to_save=None))
         for n, p in peft_mlm.named_parameters():  # train the (new) MLM transform with the adapter
@@ -301,7 +321,7 @@ class AdapterModel:
 
         def on_step(step: int, total: int) -> None:
             if "steps" not in warm:
-                warm["steps"] = (total // 2 if new_head else 0) if head_warmup == "auto" else min(int(head_warmup), total)
+                warm["steps"] = min(head_warmup_steps(head_warmup, total, new_head), total)
             warm["on"] = step < warm["steps"]
 
         def detach_while_warm(module, args, output):

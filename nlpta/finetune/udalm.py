@@ -45,7 +45,15 @@ from torch import nn
 from ..errors import Errors
 from . import encode
 from .dann import _MixedCollator
-from .model import AdapterModel, _set_threads, quiet_loading, trainable_share
+from .model import (
+    AdapterModel,
+    _set_threads,
+    check_head_warmup,
+    head_warmup_steps,
+    new_head_weights,
+    quiet_loading,
+    trainable_share,
+)
 
 if TYPE_CHECKING:
     import datasets
@@ -106,10 +114,7 @@ def mlm_head(base_path, model) -> tuple[nn.Module, list[str]]:
     for p in head.parameters():
         p.requires_grad = True
     out.weight = encoder_of(model).get_input_embeddings().weight  # tied: the task model's own embeddings
-    prefix = next(n for n, m in mlm.named_children() if m is head) + "."
-    # the head weights the checkpoint lacks (initialised fresh): the sentence-embedding checkpoints of
-    # the zoo carry no masked-LM head at all
-    return head, sorted(k for k in loading.get("missing_keys", ()) if k.startswith(prefix))
+    return head, new_head_weights(mlm, loading)  # the one head: every weight outside the encoder
 
 
 class UDALMModule(nn.Module):
@@ -206,11 +211,7 @@ class UDALMAdapterModel(AdapterModel):
                  mlm_batch_size: int | None = None, mask_prob: float = 0.15, mlm_warmup: int | str = "auto",
                  **kwargs) -> None:
         super().__init__(kind, *args, **kwargs)
-        if mlm_warmup != "auto" and (isinstance(mlm_warmup, bool) or not isinstance(mlm_warmup, int)
-                                     or mlm_warmup < 0):
-            raise Errors.E322(what="mlm_warmup", expected="'auto' or an integer >= 0 (the first steps in which the "
-                              "masked-LM loss trains its head only)", got=repr(mlm_warmup))
-        self.mlm_warmup = mlm_warmup
+        self.mlm_warmup = check_head_warmup("mlm_warmup", mlm_warmup)
         self.task_weight = _check_weight("task_weight", task_weight)
         self.task_weight_end = None if task_weight_end is None else _check_weight("task_weight_end", task_weight_end)
         if mlm_batch_size is not None and (isinstance(mlm_batch_size, bool) or not isinstance(mlm_batch_size, int)
@@ -308,9 +309,7 @@ class UDALMAdapterModel(AdapterModel):
     def warmup_steps(self, total: int) -> int:
         """The steps of the head warm-up in a run of ``total`` steps: ``mlm_warmup``, or for
         ``"auto"`` half of them when the checkpoint lacked the masked-LM head (else 0)."""
-        if self.mlm_warmup == "auto":
-            return total // 2 if getattr(self, "mlm_head_new_", None) else 0
-        return int(self.mlm_warmup)
+        return head_warmup_steps(self.mlm_warmup, total, getattr(self, "mlm_head_new_", None))
 
     def meta(self) -> dict:
         m = super().meta()
