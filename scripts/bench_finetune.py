@@ -605,6 +605,53 @@ def render_dapt_warm(r: dict) -> str:
     return "\n".join(lines)
 
 
+# ------------------------------------------------------------------------ CPU throughput
+# issue 21 asks for throughput on both devices; the GPU side is bench_neural's neural-throughput (same
+# measuring function, more steps, bf16). This CPU has no bf16 instructions (no avx512_bf16 / amx), so fp32 only.
+CPU_THROUGHPUT_MODELS = {"minilm-l6": ["query", "value"], "multilingual-e5-small": ["query", "value"],
+                         "mpnet-base": ["q", "v"]}
+CPU_THROUGHPUT_STEPS = 8  # optimiser steps of batch 32 timed
+CPU_THROUGHPUT_ROWS = 256  # target rows predicted
+
+
+def compute_throughput_cpu(bench, seeds) -> dict:
+    from bench_neural import THROUGHPUT, params, throughput
+
+    rows = []
+    for model, qv in CPU_THROUGHPUT_MODELS.items():
+        for kind, method in THROUGHPUT:
+            p = {**params(method, "mpnet-base", kind), "model": model}
+            if method != "full-ft":
+                p["targets"] = list(qv)
+            r = bench.measure(throughput, seed=seeds[0], kind=kind, method=method, precision="fp32", params=p,
+                              train_steps=CPU_THROUGHPUT_STEPS, infer_rows=CPU_THROUGHPUT_ROWS)
+            rows.append({"model": model, "kind": kind, "method": method, **r})
+    return {"rows": rows, "threads": int(os.environ.get("OMP_NUM_THREADS", "0") or 0)}
+
+
+def render_throughput_cpu(r: dict) -> str:
+    res = r["results"]
+    lines = ["### Throughput on this CPU: MiniLM, multilingual-e5-small and mpnet-base (fp32)", "",
+             "The measuring function of the GPU table (`bench_neural.throughput`: nlpta's own `fit` / `predict`, a "
+             f"fresh process per row) with the GPU protocol's shapes: {CPU_THROUGHPUT_STEPS} optimiser steps of batch "
+             "32 (sentiment: Blitzer books reviews, 256 subwords; POS: EWT sentences, 128 subwords), then "
+             f"{CPU_THROUGHPUT_ROWS} target rows predicted (kitchen reviews / EWT test sentences) after a warm-up "
+             f"batch. One run at a time, {res.get('threads') or 'all'} torch thread(s). fp32 only: this CPU has no "
+             "bf16 instructions. The ratio column is against MiniLM's rate on the same row, in the same run of "
+             "this section.", "",
+             "| model | task | method | train examples/s | ratio | inference | ratio | trainable share |",
+             "|---|---|---|---:|---:|---:|---:|---:|"]
+    base = {(x["kind"], x["method"]): x for x in res["rows"] if x["model"] == "minilm-l6"}
+    for x in res["rows"]:
+        b = base.get((x["kind"], x["method"]))
+        rt = f"{x['train_examples_per_s'] / b['train_examples_per_s']:.2f}×" if b else "—"
+        ri = f"{x['infer_per_s'] / b['infer_per_s']:.2f}×" if b else "—"
+        lines.append(f"| {x['model']} | {x['kind']} | `{x['method']}` | {x['train_examples_per_s']:,.1f} | {rt} | "
+                     f"{x['infer_per_s']:,.0f} {x['infer_unit']}/s | {ri} | {100 * x['trainable']['share']:.2f}% |")
+    lines += ["", provenance_line(r["provenance"], r["seeds"])]
+    return "\n".join(lines)
+
+
 SECTIONS = [
     Section("finetune-compare", "### LoRA vs full fine-tuning", compute_compare, render_compare, seeds=[1], gpu=True,
             script=SCRIPT),
@@ -622,6 +669,8 @@ SECTIONS = [
             "DoRA (CPU protocol)", compute_gap_cpu, render_gap_cpu, seeds=[1, 2, 3], gpu=True, script=SCRIPT),
     Section("finetune-dapt-warmup", "### Blitzer: DAPT with a head warm-up, MiniLM (CPU protocol)", compute_dapt_warm,
             render_dapt_warm, seeds=[1, 2, 3], gpu=True, script=SCRIPT),
+    Section("finetune-throughput", "### Throughput on this CPU: MiniLM, multilingual-e5-small and mpnet-base (fp32)",
+            compute_throughput_cpu, render_throughput_cpu, seeds=[1], gpu=True, script=SCRIPT),
 ]
 PAGE = ["## Transformers with LoRA adapters (MiniLM, multilingual-e5-small)\n\n"
         "Protocol (fp32, on the device named under each table). Sentiment: all 1,600 training reviews of the seed's "

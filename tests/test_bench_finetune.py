@@ -49,17 +49,27 @@ class FakeBench:
                 "dapt": {"steps": 100, "head_warmup_steps": 0 if p.get("dapt_warmup") == 0 else 50,
                          "losses": [{"step": 50, "loss": 9.0}, {"step": 100, "loss": 7.0}]}
                 if method == "lora-dapt" else None}
-        return {"accuracy": acc, "peak_rss_mb": 1800.0, "model": {"info_": info},
+        from nlpta.bench import target_label
+
+        # each extra target 1 point under the one before it
+        extra = {target_label(t): {"accuracy": acc - 0.01 * (i + 1)} for i, t in enumerate(targets)}
+        return {"accuracy": acc, "peak_rss_mb": 1800.0, "model": {"info_": info}, "n_rows": 400,
+                "predict_seconds": 8.0, "targets": extra,
                 "per_domain": {"legal": {"accuracy": acc}, "poetry": {"accuracy": acc - 0.1}}}
 
     def measure(self, fn, seed=None, **config) -> dict:
         self.measured.append((fn.__name__, config))
+        if fn.__name__ == "throughput":  # planted: MiniLM 40 examples/s, e5 half of it, mpnet a quarter
+            speed = {"minilm-l6": 40.0, "multilingual-e5-small": 20.0, "mpnet-base": 10.0}[config["params"]["model"]]
+            return {"train_examples_per_s": speed, "infer_per_s": 10 * speed,
+                    "infer_unit": "reviews" if config["kind"] == "sentiment" else "words",
+                    "trainable": {"share": 1.0 if config["method"] == "full-ft" else 0.01}}
         return {"bytes": 2 ** 20}
 
 
 def _render(bf, name: str, seeds=(1, 2, 3)) -> tuple[str, FakeBench]:
     s = next(x for x in bf.SECTIONS if x.name == name)
-    assert s.gpu and s.seeds == [1, 2, 3]
+    assert s.gpu and s.seeds == list(seeds)
     fake = FakeBench()
     res = s.compute(fake, list(seeds))
     stored = json.loads(json.dumps({"name": s.name, "seeds": list(seeds), "results": res, "provenance": PROV}))
@@ -109,3 +119,36 @@ def test_dapt_warmup_cpu_section(bf):
     assert len(lora) == 3 and all(r["params"] == gap["params"] and r["task"] == gap["task"] for r in lora)
     assert "| books → kitchen | 86.2 ± 0.5 | 82.2 ± 0.5 | 87.2 ± 0.5 | +5.0 ± 0.0 | +1.0 ± 0.0 |" in md
     assert "9.00 → 7.00 without the warm-up" in md and "(warm-up steps: 50;" in md
+
+
+def test_xling_cpu_section_covers_the_full_test_sets_and_all_webis_cells(bf):
+    md, fake = _render(bf, "finetune-xling")
+    assert len(fake.prefetched) == len(fake.ran) == (2 + 3) * 3  # 2 POS configurations + 3 Webis domains, 3 seeds
+    assert all(r["method"] == "lora" and r["isolate"] and r["task"].unlabeled is None for r in fake.ran)
+    pos = [r for r in fake.ran if r["task"].task == "pos"]
+    # the full test sets: no row limit on any target
+    assert all(r["task"].target.limit is None and r["task"].target.split == "test" for r in fake.ran)
+    assert {r["task"].target.corpus for r in pos} == {"ud:de_gsd"}
+    assert sum(r["params"].get("targets") == "all-linear" for r in pos) == 3
+    sent = [r for r in fake.ran if r["task"].task == "sentiment"]
+    assert {r["task"].source.corpus for r in sent} == {"webis:en/books", "webis:en/dvd", "webis:en/music"}
+    # German GSD is the run's own target; French GSD the first extra target (1 point under)
+    assert "| de GSD (`ud:de_gsd` test) | 86.2 ± 0.5 | 89.2 ± 0.5 | 88.61 | ≥ 89.0 | " \
+           "`lora r 4 all-linear` met on the mean |" in md
+    assert "| fr GSD (`ud:fr_gsd` test) | 85.2 ± 0.5 | 88.2 ± 0.5 | 87.44 | ≥ 88.0 |" in md
+    assert "| es PUD (`ud:es_pud` test) | 81.2 ± 0.5 | 84.2 ± 0.5 | — | — | — |" in md
+    assert "| de | 86.2 ± 0.5 | 86.2 ± 0.5 | 86.2 ± 0.5 | 86.2 ± 0.5 | 84.0 | 88.1 | ≥ 88.5 | not met (-2.3) |" in md
+    assert "| jp | 84.2 ± 0.5 |" in md
+    assert "50.0 test sentences / s predicted" in md and "16.0 training reviews / s" in md
+
+
+def test_throughput_cpu_section_puts_each_model_beside_minilm(bf):
+    md, fake = _render(bf, "finetune-throughput", seeds=(1,))
+    assert len(fake.measured) == 3 * 4 and all(n == "throughput" for n, _ in fake.measured)
+    cfg = [c for _, c in fake.measured]
+    assert all(c["precision"] == "fp32" and c["train_steps"] == bf.CPU_THROUGHPUT_STEPS for c in cfg)
+    lora = [c["params"] for c in cfg if c["method"] == "lora"]
+    assert {tuple(p["targets"]) for p in lora} == {("query", "value"), ("q", "v")}
+    assert all("targets" not in c["params"] for c in cfg if c["method"] == "full-ft")
+    assert "| mpnet-base | sentiment | `lora` | 10.0 | 0.25× | 100 reviews/s | 0.25× | 1.00% |" in md
+    assert "| multilingual-e5-small | pos | `full-ft` | 20.0 | 0.50× | 200 words/s | 0.50× | 100.00% |" in md
