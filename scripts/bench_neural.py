@@ -5,6 +5,7 @@ full fine-tuning, DAPT, UDALM and self-training, each beside its published ancho
     python scripts/bench_neural.py --only blitzer --jobs 8     # one section (names: --list)
     python scripts/bench_neural.py --only lora-gap --seeds 1   # fewer seeds (the table says which)
     make bench-gpu                                             # these and the other GPU sections
+    python scripts/bench_neural.py --preflight                 # every configuration for 2 steps (minutes, CPU too)
 
 Each configuration is one request to the cached runner (``Bench.prefetch`` / ``Bench.run``): a
 run in its own process with its training record (``info_``), ``--jobs`` of them at once on one
@@ -15,6 +16,11 @@ Training (stated in every table): batch 32; 256 subwords for sentiment, 128 for 
 lr 2e-4 for LoRA (r 8, alpha 16, dropout 0.1 on the attention query / value projections: ``q``,
 ``v`` in MPNet, ``query``, ``value`` in the BERT-style multilingual-e5-small), 2e-5 for full
 fine-tuning; linear decay after 6% warm-up; fp32 (the throughput table adds bf16).
+
+``--preflight`` fits every distinct configuration of the grid on the real zoo models for 2 optimiser
+steps on a few rows (each DAPT / masked-LM / self-training stage included) and predicts 6 target
+rows, so a configuration error shows in minutes on any machine before device time is spent; it
+exits non-zero when one fails. It writes no cache and no table.
 """
 
 from __future__ import annotations
@@ -561,6 +567,63 @@ def render_throughput(r: dict) -> str:
     return "\n".join(lines)
 
 
+# ----------------------------------------------------------------------------- preflight
+PREFLIGHT_SHRINK = {"max_steps": 2, "max_examples": 48, "batch_size": 4, "max_length": 48}
+
+
+def preflight_configs(names=None) -> list[tuple[str, dict]]:
+    """The distinct (section, request) pairs of the grid (seed 1), the parameters shrunk to
+    :data:`PREFLIGHT_SHRINK` (and 24 unlabeled rows, 2 DAPT steps)."""
+    seen, out = set(), []
+    for name, fn in REQUESTS.items():
+        if names and name not in names:
+            continue
+        for r in fn([1]):
+            p = {**r["params"], **PREFLIGHT_SHRINK}
+            for k in ("dapt_examples", "max_unlabeled"):
+                if k in p:
+                    p[k] = 24
+            if "dapt_examples" in p:
+                p["dapt_steps"] = 2
+            key = json.dumps([r["method"], r["task"].task, r["task"].unlabeled is not None, p], sort_keys=True,
+                             default=str)
+            if key not in seen:
+                seen.add(key)
+                out.append((name, {**r, "params": p}))
+    return out
+
+
+def preflight(names=None, model: str | None = None) -> list[dict]:
+    """Fit and predict each of :func:`preflight_configs` (``model`` replaces the zoo model: tests);
+    one row per configuration with ``ok``, the seconds and the error."""
+    import time
+    import traceback
+
+    from nlpta.methods import get_method
+    from nlpta.tasks import TransferTask
+
+    rows = []
+    for name, r in preflight_configs(names):
+        p = dict(r["params"])
+        if model is not None:
+            p["model"] = model
+        t0 = time.perf_counter()
+        row = {"section": name, "method": r["method"], "task": r["task"].name, "model": p["model"], "ok": True,
+               "error": None}
+        try:
+            tt = TransferTask(r["task"], seed=1)
+            m = get_method(r["method"], r["task"].task, seed=1, **p)
+            m.fit(tt)
+            m.predict(tt.target.select(range(min(6, len(tt.target)))))
+        except Exception as e:  # noqa: BLE001 - every failure is reported, the run goes on
+            row.update(ok=False, error=f"{type(e).__name__}: {e}", trace=traceback.format_exc(limit=8))
+        row["seconds"] = time.perf_counter() - t0
+        rows.append(row)
+        print(f"{'ok  ' if row['ok'] else 'FAIL'} {name:18s} {r['method']:16s} {p['model']:22s} {r['task'].name} "
+              f"({row['seconds']:.0f} s)" + (f"\n{row['trace']}" if not row["ok"] else ""), flush=True)
+    return rows
+
+
 # ---------------------------------------------------------------------------------- page
 SECTIONS = [
     Section("neural-blitzer", "### Blitzer, 12 pairs: mpnet-base with LoRA, full fine-tuning, DAPT, UDALM and "
@@ -588,6 +651,18 @@ if __name__ == "__main__":
     if sys.argv[1:] == ["--throughput-child"]:
         print("RESULT " + json.dumps(throughput(**json.loads(sys.stdin.read()))), flush=True)
         sys.exit(0)
+    if "--preflight" in sys.argv[1:]:
+        import argparse
+
+        ap = argparse.ArgumentParser(description="every configuration of the grid for 2 steps")
+        ap.add_argument("--preflight", action="store_true")
+        ap.add_argument("--only", help="comma-separated section names (neural-blitzer, ...)")
+        a = ap.parse_args()
+        only = [x if x.startswith(PREFIX) else PREFIX + x for x in a.only.split(",")] if a.only else None
+        res = preflight(only)
+        bad = [x for x in res if not x["ok"]]
+        print(f"preflight: {len(res) - len(bad)} of {len(res)} configurations fit and predict")
+        sys.exit(1 if bad else 0)
     from bench import page
 
     sys.exit(main(SECTIONS, page, prefix=PREFIX, description=__doc__.splitlines()[0]))

@@ -314,3 +314,28 @@ def test_targets_that_match_no_layer_name_the_model_s_layers(bert):
     am = get_method("lora", "sentiment", seed=1, model=str(bert), r=4, alpha=8, targets=["q", "v"])._model()
     with pytest.raises(NlptaError, match=r"E322.*targets.*query.*value"):
         am._wrap(am._task_model())
+
+
+@pytest.mark.data
+def test_preflight_fits_each_distinct_configuration_and_reports_failures(bn, bert, require_corpus):
+    """``--preflight``: one 2-step fit per distinct configuration (seed 1), every stage of the
+    method run (DAPT, the masked-LM loss), target rows predicted; a failure is a row, not a stop."""
+    for name in ("webis:en/books", "webis:de/books", "ud:en_ewt", "ud:de_gsd"):
+        require_corpus(name)
+    confs = bn.preflight_configs()
+    every = [r for fn in bn.REQUESTS.values() for r in fn([1])]
+    # each request's configuration is among them once (the gap table's full-ft is the 12-pair table's)
+    shrunk = {json.dumps([r["method"], r["task"].task, r["task"].unlabeled is not None, r["params"]], sort_keys=True,
+                         default=str) for _, r in confs}
+    assert len(shrunk) == len(confs) < len(every)
+    assert {r["method"] for _, r in confs} == {r["method"] for r in every}
+    assert all(r["params"]["max_steps"] == 2 and r["params"]["max_examples"] == 48 for _, r in confs)
+    assert all(r["params"].get("dapt_steps") == 2 for _, r in confs if r["method"] == "lora-dapt")
+    # the Webis grid has 27 requests (9 cells x 3 methods) but 3 distinct configurations
+    webis = bn.preflight_configs(["neural-webis"])
+    assert len(webis) == 3 and {r["method"] for _, r in webis} == {"lora", "lora-dapt", "udalm"}
+    rows = bn.preflight(["neural-webis"], model=str(bert))  # query / value: BERT names, as in e5-small
+    assert [r["ok"] for r in rows] == [True] * 3, [r.get("error") for r in rows]
+    assert all(r["model"] == str(bert) and r["seconds"] > 0 for r in rows)
+    bad = bn.preflight(["neural-xpos"], model=str(bert / "missing"))
+    assert len(bad) == 2 and not any(r["ok"] for r in bad) and all("missing" in r["error"] for r in bad)
