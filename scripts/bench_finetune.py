@@ -640,7 +640,8 @@ def render_throughput_cpu(r: dict) -> str:
     lines = ["### Throughput on this CPU: MiniLM, multilingual-e5-small and mpnet-base (fp32)", "",
              "The measuring function of the GPU table (`bench_neural.throughput`: nlpta's own `fit` / `predict`, a "
              f"fresh process per row) with the GPU protocol's shapes: {CPU_THROUGHPUT_STEPS} optimiser steps of batch "
-             "32 (sentiment: Blitzer books reviews, 256 subwords; POS: EWT sentences, 128 subwords), then "
+             "32 timed from the first step (sentiment: Blitzer books reviews, 256 subwords; POS: EWT sentences, 128 "
+             "subwords; so short a run that the rates carry a few percent of noise), then "
              f"{CPU_THROUGHPUT_ROWS} target rows predicted (kitchen reviews / EWT test sentences) after a warm-up "
              f"batch. One run at a time, {res.get('threads') or 'all'} torch thread(s). fp32 only: this CPU has no "
              "bf16 instructions. The ratio column is against MiniLM's rate on the same row, in the same run of "
