@@ -659,6 +659,10 @@ if __name__ == "__main__":
         ap.add_argument("--only", help="comma-separated section names (neural-blitzer, ...)")
         a = ap.parse_args()
         only = [x if x.startswith(PREFIX) else PREFIX + x for x in a.only.split(",")] if a.only else None
+        unknown = sorted(set(only or ()) - set(REQUESTS))
+        if unknown:
+            ap.error(f"--only: no configurations in {', '.join(unknown)}; sections with configurations: "
+                     f"{', '.join(REQUESTS)}")
         res = preflight(only)
         bad = [x for x in res if not x["ok"]]
         print(f"preflight: {len(res) - len(bad)} of {len(res)} configurations fit and predict")
