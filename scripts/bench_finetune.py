@@ -258,7 +258,7 @@ def render_xling(r: dict) -> str:
     res = r["results"]
     by: dict = {}
     for x in res["rows"]:
-        by.setdefault((x["task"], x.get("config", "lora r 8 q,v"), x["target"]), {})[x["seed"]] = x["accuracy"]
+        by.setdefault((x["task"], x["config"], x["target"]), {})[x["seed"]] = x["accuracy"]
     pos_confs = [c for c in XPOS_CONFIGS if any(k[:2] == ("POS (UPOS)", c) for k in by)]
     lines = ["### Zero-shot across languages with multilingual-e5-small (LoRA, CPU protocol)", "",
              "Train on English only; no target-language data. The CPU protocol of the cross-lingual grid: the full "
@@ -614,8 +614,7 @@ def render_dapt_warm(r: dict) -> str:
 # ------------------------------------------------------------------------ CPU throughput
 # issue 21 asks for throughput on both devices; the GPU side is bench_neural's neural-throughput (same
 # measuring function, more steps, bf16). This CPU has no bf16 instructions (no avx512_bf16 / amx), so fp32 only.
-CPU_THROUGHPUT_MODELS = {"minilm-l6": ["query", "value"], "multilingual-e5-small": ["query", "value"],
-                         "mpnet-base": ["q", "v"]}
+CPU_THROUGHPUT_MODELS = ("minilm-l6", "multilingual-e5-small", "mpnet-base")  # LoRA targets: bench_neural.QV
 CPU_THROUGHPUT_STEPS = 8  # optimiser steps of batch 32 timed
 CPU_THROUGHPUT_ROWS = 256  # target rows predicted
 
@@ -624,12 +623,10 @@ def compute_throughput_cpu(bench, seeds) -> dict:
     from bench_neural import THROUGHPUT, params, throughput
 
     rows = []
-    for model, qv in CPU_THROUGHPUT_MODELS.items():
+    for model in CPU_THROUGHPUT_MODELS:
         for kind, method in THROUGHPUT:
-            p = {**params(method, "mpnet-base", kind), "model": model}
-            if method != "full-ft":
-                p["targets"] = list(qv)
-            r = bench.measure(throughput, seed=seeds[0], kind=kind, method=method, precision="fp32", params=p,
+            r = bench.measure(throughput, seed=seeds[0], kind=kind, method=method, precision="fp32",
+                              params=params(method, model, kind),
                               train_steps=CPU_THROUGHPUT_STEPS, infer_rows=CPU_THROUGHPUT_ROWS)
             rows.append({"model": model, "kind": kind, "method": method, **r})
     return {"rows": rows, "threads": int(os.environ.get("OMP_NUM_THREADS", "0") or 0)}

@@ -45,7 +45,7 @@ PREFIX = "neural-"
 MPNET = "mpnet-base"
 E5 = "multilingual-e5-small"
 # the attention query / value projections by architecture (peft matches module-name suffixes)
-QV = {MPNET: ["q", "v"], E5: ["query", "value"]}
+QV = {MPNET: ["q", "v"], E5: ["query", "value"], "minilm-l6": ["query", "value"]}
 SENT = {"batch_size": 32, "max_length": 256, "epochs": 3}
 POS = {"batch_size": 32, "max_length": 128, "epochs": 3}
 LORA = {"r": 8, "alpha": 16, "dropout": 0.1, "lr": 2e-4}
@@ -571,6 +571,12 @@ def render_throughput(r: dict) -> str:
 PREFLIGHT_SHRINK = {"max_steps": 2, "max_examples": 48, "batch_size": 4, "max_length": 48}
 
 
+def preflight_key(method: str, task, params: dict) -> str:
+    """What makes two requests one configuration for the preflight: the method, the task kind,
+    whether it reads target text, and the parameters (not the pair or language it runs on)."""
+    return json.dumps([method, task.task, task.unlabeled is not None, params], sort_keys=True, default=str)
+
+
 def preflight_configs(names=None) -> list[tuple[str, dict]]:
     """The distinct (section, request) pairs of the grid (seed 1), the parameters shrunk to
     :data:`PREFLIGHT_SHRINK` (and 24 unlabeled rows, 2 DAPT steps)."""
@@ -585,8 +591,7 @@ def preflight_configs(names=None) -> list[tuple[str, dict]]:
                     p[k] = 24
             if "dapt_examples" in p:
                 p["dapt_steps"] = 2
-            key = json.dumps([r["method"], r["task"].task, r["task"].unlabeled is not None, p], sort_keys=True,
-                             default=str)
+            key = preflight_key(r["method"], r["task"], p)
             if key not in seen:
                 seen.add(key)
                 out.append((name, {**r, "params": p}))
