@@ -152,3 +152,20 @@ def test_throughput_cpu_section_puts_each_model_beside_minilm(bf):
     assert all("targets" not in c["params"] for c in cfg if c["method"] == "full-ft")
     assert "| mpnet-base | sentiment | `lora` | 10.0 | 0.25× | 100 reviews/s | 0.25× | 1.00% |" in md
     assert "| multilingual-e5-small | pos | `full-ft` | 20.0 | 0.50× | 200 words/s | 0.50× | 100.00% |" in md
+
+
+def test_xpos_data_section_pairs_the_sample_with_all_of_ewt(bf):
+    md, fake = _render(bf, "finetune-xpos-data")
+    assert len(fake.prefetched) == len(fake.ran) == 2 * 3  # 3,000 sentences and all of EWT, 3 seeds
+    assert all(r["method"] == "lora" and r["isolate"] and r["task"].task == "pos" for r in fake.ran)
+    assert all(r["params"]["targets"] == "all-linear" and r["params"]["r"] == 4 for r in fake.ran)
+    assert sorted({r["params"]["max_examples"] for r in fake.ran}, key=str) == [3000, None]
+    # the 3,000-sentence runs ask exactly what the xling section's all-linear runs ask (one cache entry)
+    xling = bf.xling_configs()[1][3]
+    assert next(r["params"] for r in fake.ran if r["params"]["max_examples"] == 3000) == xling
+    assert all(r["task"].target.limit is None for r in fake.ran)
+    # planted: the same accuracy for both sizes, so the paired difference is 0 and the goal verdicts follow
+    assert ("| de GSD (`ud:de_gsd` test) | 89.2 ± 0.5 | 89.2 ± 0.5 | +0.0 ± 0.0 | 88.61 | ≥ 89.0 | "
+            "met on the mean |") in md
+    assert "| es PUD (`ud:es_pud` test) | 84.2 ± 0.5 | 84.2 ± 0.5 | +0.0 ± 0.0 | — | — | — |" in md
+    assert "1.7 min of training per run (16.0 sentences / s)" in md
