@@ -169,3 +169,15 @@ def test_xpos_data_section_pairs_the_sample_with_all_of_ewt(bf):
             "met on the mean |") in md
     assert "| es PUD (`ud:es_pud` test) | 84.2 ± 0.5 | 84.2 ± 0.5 | +0.0 ± 0.0 | — | — | — |" in md
     assert "1.7 min of training per run (16.0 sentences / s)" in md
+
+
+def test_xsent_linear_section_covers_every_webis_cell(bf):
+    md, fake = _render(bf, "finetune-xsent-linear")
+    assert len(fake.prefetched) == len(fake.ran) == 3 * 3  # 3 Webis domains, 3 seeds
+    assert all(r["method"] == "lora" and r["task"].task == "sentiment" and r["task"].unlabeled is None
+               and r["params"]["targets"] == "all-linear" and r["task"].target.limit is None for r in fake.ran)
+    assert {r["task"].source.corpus for r in fake.ran} == {"webis:en/books", "webis:en/dvd", "webis:en/music"}
+    # German is each run's own target; French 1 point under it, Japanese 2 (the fake's extra targets)
+    assert "| de | 89.2 ± 0.5 | 89.2 ± 0.5 | 89.2 ± 0.5 | 89.2 ± 0.5 | 84.0 | 88.1 | ≥ 88.5 | **met** |" in md
+    assert "| fr | 88.2 ± 0.5 | 88.2 ± 0.5 | 88.2 ± 0.5 | 88.2 ± 0.5 | 88.4 | 89.3 | ≥ 89.5 | not met (-1.3) |" in md
+    assert "| jp | 87.2 ± 0.5 |" in md
