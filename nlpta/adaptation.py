@@ -276,7 +276,7 @@ def choose(scores: Mapping[str, Mapping[str, float | None]], flagged: Sequence[s
 
 
 # ------------------------------------------------------------------------------ scoring
-EXTRA_VALIDATORS: tuple[str, ...] = ("entropy", "snd", "agreement")  # scored on request, not in the rule
+EXTRA_VALIDATORS: tuple[str, ...] = ("atc", "doc", "entropy", "snd", "agreement")  # scored on request, not in the rule
 
 
 def score_candidates(cands: Mapping[str, tuple[str, Mapping[str, Any]]], tt: TransferTask, *, folds: int = 5,
@@ -296,20 +296,21 @@ def score_candidates(cands: Mapping[str, tuple[str, Mapping[str, Any]]], tt: Tra
     """
     from tqdm.auto import tqdm
 
-    from .validation import agreement, entropy, snd
+    from .validation import agreement, atc, doc, entropy, snd
 
     _need_unlabeled(tt, "adapt")
     for name, params in cands.values():
         _check_candidate(name, params, "adapt")
     sw = importance_weights(tt)
     base = candidate_task(tt)
+    tgt = _target_sample(tt, "adapt", max_rows) if {"atc", "doc"} & set(extra) else None
     results: dict[str, dict[str, dict]] = {}
     oofs = {}
     models: dict[str, Method] = {}
     for label, (name, params) in tqdm(cands.items(), desc="adapt: candidates", unit="candidate", disable=None,
                                       leave=False):
         models[label] = m = _fitted(name, params, base, None, "adapt")
-        oofs[label] = oof = out_of_fold(name, params, tt, folds=folds, validator="adapt")
+        oofs[label] = oof = out_of_fold(name, params, tt, folds=folds, validator="adapt", target=tgt)
         results[label] = {
             "source_cv": source_cv(name, params, tt, folds=folds, oof=oof),
             "iwcv": iwcv(name, params, tt, folds=folds, oof=oof, weights=sw),
@@ -317,6 +318,9 @@ def score_candidates(cands: Mapping[str, tuple[str, Mapping[str, Any]]], tt: Tra
             "reverse": reverse(name, params, tt, m, max_rows=max_rows),
             "im": im(name, params, tt, m, max_rows=max_rows),
         }
+        for v, fn in (("atc", atc), ("doc", doc)):
+            if v in extra:
+                results[label][v] = fn(name, params, tt, folds=folds, oof=oof, max_rows=max_rows)
         if "entropy" in extra:
             results[label]["entropy"] = entropy(name, params, tt, m, max_rows=max_rows)
         if "snd" in extra:
@@ -394,7 +398,7 @@ def adapt(task: TaskSpec | str | Path, candidates: str | Sequence | Mapping = "a
     t0 = time.perf_counter()
     with RunFolder(out, run_id) as folder:
         tt = TransferTask(spec, seed=seed)
-        results, oofs, sw, models = score_candidates(cands, tt, folds=folds, max_rows=max_rows)
+        results, oofs, sw, models = score_candidates(cands, tt, folds=folds, max_rows=max_rows, extra=("atc",))
         flagged = []
         cand_out: dict[str, dict] = {}
         for label, res in results.items():
@@ -403,6 +407,7 @@ def adapt(task: TaskSpec | str | Path, candidates: str | Sequence | Mapping = "a
                 flagged.append(label)
             cand_out[label] = {"method": cands[label][0], "params": cands[label][1],
                                "scores": {v: res[v].get("score") for v in DECISION_VALIDATORS},
+                               "predicted_target_accuracy": res["atc"].get("score"),
                                "flags": flags, "excluded": collapsed}
         gains = {label: gain_over(oofs[label], oofs["none"], sw) for label in results if label != "none"}
         scores = {label: c["scores"] for label, c in cand_out.items()}
@@ -520,17 +525,20 @@ def render_report(choice: Mapping[str, Any]) -> str:
              "How the choice is made: " + choice["rule"] + ". No target label was read to make it.", ""]
     if choice["excluded"]:
         lines += [f"Excluded by the prediction guard: {', '.join(choice['excluded'])}.", ""]
-    lines += ["| candidate | " + " | ".join(vals) + " | mean rank | predicted gain over none (95% CI) | flags |",
-              "|---" * (len(vals) + 4) + "|"]
+    lines += ["| candidate | " + " | ".join(vals) + " | mean rank | predicted gain over none (95% CI) | "
+              "predicted target accuracy (ATC) | flags |", "|---" * (len(vals) + 5) + "|"]
     for label, c in choice["candidates"].items():
         g = c["predicted_gain_over_none"]
         gain = "—" if label == "none" else (f"{100 * g['estimate']:+.2f} ({100 * g['low']:+.2f} to "
                                             f"{100 * g['high']:+.2f})")
         mr = "excluded" if c["excluded"] else _fmt(c["mean_rank"])
         lines.append(f"| {label} | " + " | ".join(_fmt(c["scores"].get(v)) for v in vals)
-                     + f" | {mr} | {gain} | {len(c['flags'])} |")
+                     + f" | {mr} | {gain} | {_fmt(c.get('predicted_target_accuracy'))} | {len(c['flags'])} |")
     lines += ["", "Scores are higher-is-better estimates of target accuracy (im: information maximisation); "
-              "they are evidence, not a target accuracy (Musgrave et al. 2021).", ""]
+              "they are evidence, not a target accuracy (Musgrave et al. 2021). The predicted target accuracy is "
+              "ATC (Garg et al. 2022: the share of target rows above the confidence threshold that matches the "
+              "source folds' error); it is not in the rule, and it over-estimates a method that is more confident "
+              "on the target than on the source.", ""]
     for label, c in choice["candidates"].items():
         for f in c["flags"]:
             lines.append(f"- {label}: {f}")

@@ -85,7 +85,10 @@ def test_adapt_end_to_end_on_blitzer(tmp_path, require_corpus):
         g = cand["predicted_gain_over_none"]
         assert g["low"] <= g["estimate"] <= g["high"] and g["folds"] == 3
         assert isinstance(cand["flags"], list) and cand["params"]["Cs"] == [1.0]
+        # ATC's estimate of the target accuracy (reported, not in the rule)
+        assert 0.0 <= cand["predicted_target_accuracy"] <= 1.0
     assert c["candidates"]["none"]["predicted_gain_over_none"]["estimate"] == 0.0
+    assert "predicted target accuracy (ATC)" in (out / "report.md").read_text(encoding="utf-8")
     assert "domain_separability" in c["diagnosis"]
     from nlpta.adaptation import LABEL_MIX_GUARD
 

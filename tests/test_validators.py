@@ -21,6 +21,8 @@ import pytest
 from nlpta.errors import EvaluatorError
 from nlpta.methods.registry import METHODS, Method
 from nlpta.validation import (
+    atc,
+    atc_share,
     candidate_task,
     entropy,
     importance_weights,
@@ -32,6 +34,7 @@ from nlpta.validation import (
     validate,
 )
 from nlpta.validation import dev as dev_validator
+from nlpta.validation import doc as doc_validator
 
 SEEDS = range(5)
 
@@ -151,6 +154,67 @@ def test_importance_weighted_cv_tracks_the_target_accuracy_better_than_source_cv
     assert mae["source_cv"] > 0.04, mae  # the shift is large enough that source CV is off
 
 
+def _rows(X: np.ndarray, y: np.ndarray, labeled: bool) -> datasets.Dataset:
+    n = len(X)
+    return datasets.Dataset.from_dict({"id": [str(i) for i in range(n)], "text": [""] * n, "x0": X[:, 0].tolist(),
+                                       "x1": X[:, 1].tolist(), "label": y.tolist() if labeled else [-1] * n,
+                                       "domain": ["toy"] * n, "lang": ["en"] * n})
+
+
+def harder_target_task(seed: int, n: int = 600, n_test: int = 4000):
+    """P(y=1|x) = sigmoid(4 x1) on both sides (a logistic regression is calibrated); the source
+    spreads x1 with sd 2 (mostly easy rows), the target with sd 0.3 (rows near the boundary)."""
+    rng = np.random.default_rng(seed)
+
+    def draw(m: int, sd: float) -> tuple[np.ndarray, np.ndarray]:
+        X = rng.normal(size=(m, 2)) * [1.0, sd]
+        return X, (rng.random(m) < 1.0 / (1.0 + np.exp(-4.0 * X[:, 1]))).astype(int)
+
+    (xs, ys), (xu, yu), (xt, yt) = draw(n, 2.0), draw(n, 0.3), draw(n_test, 0.3)
+    task = types.SimpleNamespace(source=_rows(xs, ys, True), unlabeled=_rows(xu, yu, False), target=None,
+                                 target_labeled=None, seed=seed, kind="sentiment", spec=None)
+    return task, _rows(xt, yt, True), yt
+
+
+def test_confidence_on_the_target_predicts_a_calibrated_model_on_harder_rows(toys):
+    """The target's rows sit near the class boundary: source CV over-estimates the target accuracy
+    by ~24 points. DoC is exact for a calibrated model (measured mean error 0.008); ATC moves the
+    right way but under-estimates (0.14: the low-confidence rows are still right half the time)."""
+    err: dict[str, list[float]] = {"source_cv": [], "atc": [], "doc": []}
+    for seed in SEEDS:
+        task, test, y_test = harder_target_task(seed)
+        p = {"model": "lr"}
+        true = float(np.mean(np.asarray(PointClassifier("sentiment", seed=seed, **p).fit(task).predict(test)) == y_test))
+        oof = out_of_fold("toy-points", p, task, target=task.unlabeled)
+        assert oof.held_confidence is not None and len(oof.held_confidence) == len(oof.loss)
+        assert len(oof.target_confidence) == oof.folds and len(oof.target_confidence[0]) == len(task.unlabeled)
+        got = {"source_cv": source_cv("toy-points", p, task, oof=oof), "atc": atc("toy-points", p, task, oof=oof),
+               "doc": doc_validator("toy-points", p, task, oof=oof)}
+        assert got["atc"]["source_cv"] == pytest.approx(got["source_cv"]["score"])
+        assert got["atc"]["score"] < true < got["source_cv"]["score"]
+        for v, r in got.items():
+            err[v].append(abs(r["score"] - true))
+    mae = {v: float(np.mean(e)) for v, e in err.items()}
+    assert mae["source_cv"] > 0.15, mae
+    assert mae["doc"] < 0.03, mae
+    assert mae["atc"] < 0.75 * mae["source_cv"], mae
+
+
+def test_atc_threshold_known_answers():
+    # 20 held-out units at confidence 0.6, 80 at 0.9, accuracy 0.8: the threshold falls between
+    # them, and a target with half its units at each level is predicted at 0.5
+    held = np.array([0.6] * 20 + [0.9] * 80)
+    share, t = atc_share(held, 0.8, np.array([0.6] * 50 + [0.9] * 50))
+    assert share == pytest.approx(0.5) and 0.6 < t < 0.9
+    # every held-out unit tied: the tied share that makes the held-out side exact (0.8) carries over
+    share, t = atc_share(np.full(100, 0.9), 0.8, np.array([0.9] * 50 + [0.5] * 50))
+    assert t == pytest.approx(0.9) and share == pytest.approx(0.4)
+    # the target exactly like the held-out units: the held-out accuracy back
+    rng = np.random.default_rng(0)
+    held = rng.uniform(0.5, 1.0, 1000)
+    assert atc_share(held, 0.83, held.copy())[0] == pytest.approx(0.83, abs=0.002)
+
+
 def test_without_shift_the_weights_are_flat_and_iwcv_is_source_cv(toys):
     task, _, _ = shifted_task(0, shift=(0.0, 0.0))
     weights = importance_weights(task, features=_xy)
@@ -206,8 +270,14 @@ def test_a_method_without_probabilities_gets_none_from_the_probability_validator
     r = entropy("toy-labels-only", {}, task, m)
     assert r["score"] is None and not r["applicable"] and "no class probabilities" in r["reason"]
     assert reverse("toy-labels-only", {}, task, m)["score"] > 0.5  # predictions suffice there
-    res = validate(["toy-labels-only", "toy-points"], task, validators=("snd", "agreement"), facts=False)
+    for fn in (atc, doc_validator):
+        r = fn("toy-labels-only", {}, task, m, folds=3)
+        assert r["score"] is None and not r["applicable"]
+    res = validate(["toy-labels-only", "toy-points"], task, validators=("snd", "agreement", "atc", "source_cv"),
+                   folds=3, facts=False)
     assert res["ranking"]["snd"] == ["toy-points"] and res["scores"]["toy-labels-only"]["agreement"]["score"] > 0.5
+    assert res["ranking"]["atc"] == ["toy-points"] and 0.5 < res["scores"]["toy-points"]["atc"]["score"] <= 1.0
+    assert res["scores"]["toy-labels-only"]["source_cv"]["score"] > 0.5
 
 
 def test_refusals(toys):

@@ -62,6 +62,81 @@ def measure_choice(task: Mapping[str, Any], candidates: Mapping[str, Sequence], 
     return {"candidates": out, "weights": sw.summary, "seconds": time.perf_counter() - t0}
 
 
+ESTIMATORS = ("source_cv", "iwcv", "dev", "atc", "doc")  # validators whose score estimates the target accuracy
+
+
+def measure_estimates(task: Mapping[str, Any], candidates: Mapping[str, Sequence], seed: int, folds: int = 3,
+                      max_rows: int = 2000) -> dict:
+    """The validators whose score is an estimate of the target accuracy (:data:`ESTIMATORS`: source
+    CV, IWCV, DEV, ATC, DoC) for every candidate, from one set of out-of-fold predictions per
+    candidate (each fold's model also predicts the target sample, for ATC and DoC), as
+    :func:`nlpta.validation.validate` computes them; then each candidate fitted on the whole
+    source predicts the labeled target test rows. Lighter than :func:`measure_choice` (no reverse
+    fit, no diagnosis).
+
+    Returns:
+        ``{"candidates": {label: {"scores": {validator: float | None}, "collapsed": bool,
+        "accuracy": float, "n": int}}, "weights": summary, "seconds": float}``.
+    """
+    from nlpta.evaluators import evaluate_predictions
+    from nlpta.tasks import TransferTask, parse_task
+    from nlpta.validation import importance_weights, out_of_fold, prediction_guard
+    from nlpta.validation.validators import (
+        VALIDATORS,
+        _fitted,
+        _flat,
+        _labels,
+        _target_sample,
+        candidate_task,
+    )
+
+    t0 = time.perf_counter()
+    tt = TransferTask(parse_task(dict(task)), seed=seed)
+    sw = importance_weights(tt)
+    tgt = _target_sample(tt, "estimates", max_rows)
+    base = candidate_task(tt)
+    kind = tt.kind
+    out: dict[str, dict] = {}
+    for label, (name, params) in candidates.items():
+        params = dict(params or {})
+        m = _fitted(name, params, base, None, "estimates")
+        oof = out_of_fold(name, params, tt, folds=folds, validator="estimates", target=tgt)
+        scores = {}
+        for v in ESTIMATORS:
+            fn = VALIDATORS[v]
+            extra = {"weights": sw} if v in ("iwcv", "dev") else {"max_rows": max_rows} if v in ("atc", "doc") else {}
+            scores[v] = fn(name, params, tt, folds=folds, oof=oof, **extra).get("score")
+        guard = prediction_guard(_flat(_labels(tt.source, kind), kind), _flat(m.predict(tgt), kind))
+        ev = evaluate_predictions(tt.target, m.predict(tt.target), seed=seed)
+        out[str(label)] = {"scores": scores, "collapsed": bool(guard["collapsed"]), "accuracy": float(ev["accuracy"]),
+                           "n": int(ev["n"])}
+    return {"candidates": out, "weights": sw.summary, "seconds": time.perf_counter() - t0}
+
+
+def estimate_errors(units: Mapping[str, Mapping[int, Mapping[str, Any]]], validator: str) -> dict:
+    """How far ``validator``'s score is from the target accuracy, over every (pair, seed, candidate):
+    ``{"mae", "bias"}`` of score - accuracy, ``"gain_mae"``: of the predicted gain over ``none``
+    (score - none's score) against the measured one, over the other candidates, and
+    ``"by_candidate": {label: bias}``; accuracy fractions."""
+    d, g, by = [], [], {}
+    for by_seed in units.values():
+        for u in by_seed.values():
+            c = u["candidates"]
+            base = c["none"]["scores"].get(validator)
+            for label, v in c.items():
+                sc = v["scores"].get(validator)
+                if sc is None:
+                    continue
+                d.append(sc - v["accuracy"])
+                by.setdefault(label, []).append(sc - v["accuracy"])
+                if label != "none" and base is not None:
+                    g.append(abs((sc - base) - (v["accuracy"] - c["none"]["accuracy"])))
+    if not d:
+        return {"n": 0}
+    return {"n": len(d), "mae": float(np.mean(np.abs(d))), "bias": float(np.mean(d)),
+            "gain_mae": float(np.mean(g)) if g else None, "by_candidate": {k: float(np.mean(x)) for k, x in by.items()}}
+
+
 def measure_diagnosis(task: Mapping[str, Any], seed: int, max_rows: int = 2000) -> dict:
     """The diagnosis :func:`nlpta.adapt` computes before choosing (:func:`nlpta.validation.diagnosis`
     on the labeled source and the unlabeled target rows; no target label read): the domain

@@ -3,7 +3,8 @@
 * :mod:`~nlpta.validation.guards` flags a collapse of the predicted label distribution.
 * :mod:`~nlpta.validation.validators` scores a candidate method from the labeled source and the
   unlabeled target rows only: source CV, importance-weighted CV, DEV, reverse validation,
-  prediction entropy, information maximisation, soft neighbourhood density, agreement; and
+  prediction entropy, information maximisation, soft neighbourhood density, agreement, average thresholded
+  confidence (ATC), difference of confidences (DoC); and
   :func:`validate` runs several over several candidates.
 """
 
@@ -15,9 +16,12 @@ from .validators import (
     OutOfFold,
     SourceWeights,
     agreement,
+    atc,
+    atc_share,
     candidate_task,
     dev,
     diagnosis,
+    doc,
     entropy,
     im,
     importance_weights,
@@ -31,6 +35,6 @@ from .validators import (
 )
 
 __all__ = ["COLLAPSE_SHARE", "DEFAULT_VALIDATORS", "PROBA_VALIDATORS", "VALIDATORS", "OutOfFold", "SourceWeights",
-           "agreement", "candidate_task", "dev", "diagnosis", "entropy", "im", "importance_weights", "iwcv",
-           "label_distribution", "out_of_fold", "predict_proba", "prediction_guard", "reverse", "snd", "source_cv",
-           "validate"]
+           "agreement", "atc", "atc_share", "candidate_task", "dev", "diagnosis", "doc", "entropy", "im",
+           "importance_weights", "iwcv", "label_distribution", "out_of_fold", "predict_proba", "prediction_guard",
+           "reverse", "snd", "source_cv", "validate"]

@@ -18,6 +18,11 @@ dict`` with at least ``{"score": float | None, "validator": name}``:
   weights' effective sample size;
 * :func:`dev` -- Deep Embedded Validation (You, Wang, Long & Jordan 2019): IWCV with the control
   variate that removes the weights' variance from the risk estimate;
+* :func:`atc` -- Average Thresholded Confidence (Garg et al. 2022): each fold's model sets a
+  confidence threshold on its held-out source units that matches its error there; the share of
+  target units above it predicts the target accuracy;
+* :func:`doc` -- Difference of Confidences (Guillory et al. 2021): the held-out accuracy minus the
+  drop of the mean confidence from the held-out units to the target;
 * :func:`reverse` -- reverse validation (Zhong et al. 2010): pseudo-label the target with the
   fitted method, train the same method back (pseudo-labeled target as source, the source text as
   unlabeled target) and score it on the labeled source;
@@ -42,12 +47,12 @@ subset of the source (``get_method(name, kind, seed=task.seed, **params)``). ``i
 ``few_shot: true`` train on target labels and are refused (E607). A task without unlabeled
 rows is refused (E606).
 
-**Which methods have probabilities** (what :func:`entropy`, :func:`im` and :func:`snd` need;
+**Which methods have probabilities** (what :func:`atc`, :func:`doc`, :func:`entropy`, :func:`im` and :func:`snd` need;
 :func:`predict_proba` finds them): ``none``, ``reweight-clf``, ``kmm``, ``kliep``,
 ``ms-weighted``, ``ms-ensemble`` (sentiment and POS, from their logistic regression / tagger);
 ``scl``, ``scl-mi``, ``sfa``, ``cl-scl``, ``dict-translate``, ``dann`` (sentiment); ``align``
 (sentiment and POS); ``lora``, ``lora-dapt``, ``full-ft``, ``lora-dann``, ``udalm``, ``lora-self-train`` (sentiment: the softmax
-of the logits; POS: none -- subword logits, not word tags). Where there are none, these three
+of the logits; POS: none -- subword logits, not word tags). Where there are none, these five
 return ``{"score": None, "applicable": False, "reason": ...}``; :func:`source_cv`, :func:`iwcv`,
 :func:`dev`, :func:`reverse` and :func:`agreement` need predictions only and apply to every method.
 A method of one's own gets the probability validators by defining ``predict_proba(ds) ->
@@ -74,7 +79,7 @@ from ..methods import Method, get_method
 from .guards import prediction_guard
 
 __all__ = ["DEFAULT_VALIDATORS", "PROBA_VALIDATORS", "VALIDATORS", "OutOfFold", "SourceWeights", "agreement",
-           "candidate_task", "dev", "diagnosis", "entropy", "im", "importance_weights", "iwcv", "out_of_fold",
+           "atc", "atc_share", "candidate_task", "doc", "dev", "diagnosis", "entropy", "im", "importance_weights", "iwcv", "out_of_fold",
            "predict_proba", "reverse", "snd", "source_cv", "validate"]
 
 UNLABELED_EXAMPLE = {"sentiment": "{corpus: mdsd:kitchen, split: unlabeled}",
@@ -262,12 +267,19 @@ class OutOfFold:
         row: the source row of each unit.
         fold: the fold each unit was held out in.
         folds: the number of folds.
+        held_confidence: with ``target``, each held-out unit's confidence under its fold's model
+            (its highest class probability; :func:`atc`, :func:`doc`); ``None`` without ``target``
+            or without probabilities.
+        target_confidence: with ``target``, per fold, that fold's model's confidence on every
+            target unit.
     """
 
     loss: np.ndarray
     row: np.ndarray
     fold: np.ndarray
     folds: int
+    held_confidence: np.ndarray | None = None
+    target_confidence: tuple[np.ndarray, ...] | None = None
 
 
 def _check_folds(folds, validator: str) -> int:
@@ -277,10 +289,15 @@ def _check_folds(folds, validator: str) -> int:
 
 
 def out_of_fold(method_name: str, params: Mapping[str, Any], task, *, folds: int = 5,
-                validator: str = "source_cv") -> OutOfFold:
+                validator: str = "source_cv", target: datasets.Dataset | None = None) -> OutOfFold:
     """Fit ``method_name`` on k-1 folds of the labeled source (stratified by label for sentiment,
     shuffled with ``task.seed``) and predict the held-out fold, k times. Each fold's model sees
     the task's target unlabeled rows as usual (:func:`candidate_task`); never a target label.
+
+    Args:
+        target: target unlabeled rows that each fold's model also predicts (:func:`atc`,
+            :func:`doc`): its confidence (highest class probability) on them and on its held-out
+            units.
 
     Returns:
         an :class:`OutOfFold` with the 0/1 loss of every source row (POS: token).
@@ -310,11 +327,20 @@ def out_of_fold(method_name: str, params: Mapping[str, Any], task, *, folds: int
                               needs="cross-validation needs at least 2 sentences")
         split = KFold(k, shuffle=True, random_state=task.seed).split(np.zeros(len(y)))
     loss, row, fold = [], [], []
+    held_conf: list[np.ndarray] | None = [] if target is not None and len(target) else None
+    target_conf: list[np.ndarray] = []
     base = candidate_task(task)  # the stripped target view made once for all folds
     for f, (tr, te) in enumerate(split):
         m = _fit(method_name, params, base, validator, source=src.select(tr.tolist()))
         held = src.select(te.tolist())
         pred = m.predict(held)
+        if held_conf is not None:
+            got_held, got_target = predict_proba(m, held), predict_proba(m, target)
+            if got_held is None or got_target is None:
+                held_conf = None
+            else:
+                held_conf.append(got_held[0].max(axis=1))
+                target_conf.append(got_target[0].max(axis=1))
         for i, p, g in zip(te, pred, _labels(held, kind), strict=True):
             if kind == "pos":
                 loss.extend(int(a != b) for a, b in zip(p, g, strict=True))
@@ -324,8 +350,13 @@ def out_of_fold(method_name: str, params: Mapping[str, Any], task, *, folds: int
                 loss.append(int(p != g))
                 row.append(i)
                 fold.append(f)
+    held = np.concatenate(held_conf) if held_conf else None
+    if held is not None and len(held) != len(loss):
+        raise Errors.E604(what=f"validator {validator!r} ({method_name!r} probabilities on the held-out folds)",
+                          n_gold=len(loss), unit="held-out units", n_pred=len(held))
     return OutOfFold(np.asarray(loss, dtype=np.float64), np.asarray(row, dtype=np.int64),
-                     np.asarray(fold, dtype=np.int64), k)
+                     np.asarray(fold, dtype=np.int64), k, held,
+                     tuple(target_conf) if held is not None else None)
 
 
 def source_cv(method_name: str, params: Mapping[str, Any], task, fitted: Method | None = None, *,
@@ -479,6 +510,94 @@ def dev(method_name: str, params: Mapping[str, Any], task, fitted: Method | None
     facts, warnings = _weight_facts(sw)
     return {"validator": "dev", "score": 1.0 - risk, "risk": risk, "eta": eta, "iwcv_risk": float(L.mean()),
             "ratio_mean": float(w.mean()), **facts, "warnings": warnings}
+
+
+# ------------------------------------------------------------------------------ confidence on the target
+def atc_share(held: np.ndarray, accuracy: float, target: np.ndarray) -> tuple[float, float]:
+    """Average Thresholded Confidence (Garg, Balakrishnan, Lipton, Neyshabur & Sedghi, ICLR 2022):
+    the threshold ``t`` on a confidence score under which the held-out source units fall as often as
+    the model errs on them, and the share of target units above it -- the predicted target accuracy.
+    Units tied at ``t`` count in the share that makes the held-out side exact.
+
+    Returns:
+        ``(predicted target accuracy, t)``.
+    """
+    held, target = np.asarray(held, dtype=np.float64), np.asarray(target, dtype=np.float64)
+    err = min(max(1.0 - float(accuracy), 0.0), 1.0)
+    t = float(np.quantile(held, err))
+    above, tied = float(np.mean(held > t)), float(np.mean(held == t))
+    frac = min(max((float(accuracy) - above) / tied, 0.0), 1.0) if tied > 0 else 0.0
+    return float(np.mean(target > t) + frac * np.mean(target == t)), t
+
+
+def _confidence_oof(method_name, params, task, oof, folds, max_rows, validator: str) -> OutOfFold:
+    if oof is None or oof.target_confidence is None:
+        oof = out_of_fold(method_name, params, task, folds=folds, validator=validator,
+                          target=_target_sample(task, validator, max_rows))
+    return oof
+
+
+def atc(method_name: str, params: Mapping[str, Any], task, fitted: Method | None = None, *, folds: int = 5,
+        oof: OutOfFold | None = None, max_rows: int | None = 2000) -> dict:
+    """Average Thresholded Confidence (Garg et al., ICLR 2022; ATC-MC, the highest class probability
+    as the confidence): per source fold, the fold's model sets the threshold on its held-out units
+    so that the share of units under it equals its error there, and predicts the target accuracy as
+    the share of the target sample (``max_rows`` unlabeled rows; POS: their tokens) above it. The
+    score is the mean over the folds: an estimate of the candidate's target accuracy that reads its
+    confidence on the target rows, which source CV and IWCV do not.
+
+    It assumes the errors sit where the confidence is low on both sides. A well-calibrated model on
+    a target of harder rows is under-estimated (its low-confidence rows are still right half of the
+    time: :func:`doc` is the estimate for that case), and a method more confident on the target
+    than on the source is over-estimated (measured: ``scl-mi`` on FDU-MTL, BENCHMARKS.md).
+
+    Args:
+        fitted: unused (each fold refits the method).
+        oof: a precomputed :func:`out_of_fold` result made with ``target=`` (else it is computed).
+
+    Returns:
+        ``{"validator": "atc", "score": predicted target accuracy, "fold_scores", "source_cv",
+        "thresholds", "target_units"}``, or ``score: None`` without probabilities.
+    """
+    oof = _confidence_oof(method_name, params, task, oof, folds, max_rows, "atc")
+    if oof.held_confidence is None or oof.target_confidence is None:
+        return _no_proba(method_name, "atc")
+    per, ts = [], []
+    for f in range(oof.folds):
+        on = oof.fold == f
+        share, t = atc_share(oof.held_confidence[on], 1.0 - float(oof.loss[on].mean()), oof.target_confidence[f])
+        per.append(share)
+        ts.append(t)
+    return {"validator": "atc", "score": float(np.mean(per)), "fold_scores": per,
+            "source_cv": 1.0 - float(oof.loss.mean()), "thresholds": ts,
+            "target_units": int(len(oof.target_confidence[0]))}
+
+
+def doc(method_name: str, params: Mapping[str, Any], task, fitted: Method | None = None, *, folds: int = 5,
+        oof: OutOfFold | None = None, max_rows: int | None = 2000) -> dict:
+    """Difference of Confidences (Guillory, Shankar, Ebrahimi, Darrell & Schmidt, ICCV 2021): per
+    source fold, the fold's held-out accuracy minus the drop of its mean confidence (highest class
+    probability) from the held-out units to the target sample; the score is the mean over the folds.
+    Exact for a model calibrated on both sides (its mean confidence is its accuracy); like
+    :func:`atc`, fooled by a method more confident on the target than on the source.
+
+    Returns:
+        ``{"validator": "doc", "score": predicted target accuracy, "fold_scores", "source_cv",
+        "confidence_source", "confidence_target"}`` (the confidences averaged over the folds), or
+        ``score: None`` without probabilities.
+    """
+    oof = _confidence_oof(method_name, params, task, oof, folds, max_rows, "doc")
+    if oof.held_confidence is None or oof.target_confidence is None:
+        return _no_proba(method_name, "doc")
+    per, cs, ct = [], [], []
+    for f in range(oof.folds):
+        on = oof.fold == f
+        cs.append(float(oof.held_confidence[on].mean()))
+        ct.append(float(oof.target_confidence[f].mean()))
+        per.append(1.0 - float(oof.loss[on].mean()) - (cs[-1] - ct[-1]))
+    return {"validator": "doc", "score": float(np.mean(per)), "fold_scores": per,
+            "source_cv": 1.0 - float(oof.loss.mean()), "confidence_source": float(np.mean(cs)),
+            "confidence_target": float(np.mean(ct))}
 
 
 # ------------------------------------------------------------------------------ reverse validation
@@ -710,11 +829,13 @@ def diagnosis(task, fitted: Method | None = None, *, max_rows: int = 1000) -> di
 
 
 # ------------------------------------------------------------------------------ all together
-VALIDATORS: dict[str, Callable[..., dict]] = {"source_cv": source_cv, "iwcv": iwcv, "dev": dev, "reverse": reverse,
-                                              "entropy": entropy, "im": im, "snd": snd, "agreement": agreement}
-PROBA_VALIDATORS = ("entropy", "im", "snd")
-DEFAULT_VALIDATORS = ("source_cv", "iwcv", "dev", "reverse", "entropy", "im", "snd", "agreement")
-_OOF = ("source_cv", "iwcv", "dev")
+VALIDATORS: dict[str, Callable[..., dict]] = {"source_cv": source_cv, "iwcv": iwcv, "dev": dev, "atc": atc,
+                                              "doc": doc, "reverse": reverse, "entropy": entropy, "im": im, "snd": snd,
+                                              "agreement": agreement}
+PROBA_VALIDATORS = ("atc", "doc", "entropy", "im", "snd")
+DEFAULT_VALIDATORS = ("source_cv", "iwcv", "dev", "atc", "doc", "reverse", "entropy", "im", "snd", "agreement")
+_OOF = ("source_cv", "iwcv", "dev", "atc", "doc")
+_CONFIDENCE = ("atc", "doc")
 
 
 def _candidates(candidates) -> dict[str, tuple[str, dict]]:
@@ -773,10 +894,13 @@ def validate(candidates, task, validators: Sequence[str] = DEFAULT_VALIDATORS, *
     scores: dict[str, dict] = {}
     for label, (name, params) in tqdm(cands.items(), desc="validate", unit="candidate", disable=None, leave=False):
         res: dict[str, dict] = {}
-        oof = out_of_fold(name, params, task, folds=folds) if set(_OOF) & set(validators) else None
+        oof = (out_of_fold(name, params, task, folds=folds, target=tgt if set(_CONFIDENCE) & set(validators) else None)
+               if set(_OOF) & set(validators) else None)
         for v in validators:
             if v == "source_cv":
                 res[v] = source_cv(name, params, task, folds=folds, oof=oof)
+            elif v in _CONFIDENCE:
+                res[v] = VALIDATORS[v](name, params, task, folds=folds, oof=oof, max_rows=max_rows)
             elif v in ("iwcv", "dev"):
                 res[v] = VALIDATORS[v](name, params, task, folds=folds, oof=oof, weights=sw)
             elif v == "agreement":
