@@ -232,6 +232,14 @@ def xling_configs() -> list[tuple[str, str, object, dict, list]]:
     return pos + sent
 
 
+def target_rows(r: dict, spec, extra, seed: int, **keys) -> list[dict]:
+    """One row per test set of a run tested on ``spec``'s target and the ``extra`` targets:
+    ``{**keys, "target", "seed", "accuracy"}``."""
+    return [{**keys, "target": spec.target.corpus, "seed": seed, "accuracy": r["accuracy"]},
+            *({**keys, "target": t.corpus, "seed": seed, "accuracy": r["targets"][target_label(t)]["accuracy"]}
+              for t in extra)]
+
+
 def compute_xling(bench, seeds) -> dict:
     confs = xling_configs()
     bench.prefetch([nn(spec, "lora", p, sd, targets=extra) for *_, spec, p, extra in confs for sd in seeds])
@@ -239,10 +247,7 @@ def compute_xling(bench, seeds) -> dict:
     for label, conf, spec, p, extra in confs:
         for sd in seeds:
             r = bench.run(**nn(spec, "lora", p, sd, targets=extra))
-            rows.append({"task": label, "config": conf, "target": spec.target.corpus, "seed": sd,
-                         "accuracy": r["accuracy"]})
-            rows += [{"task": label, "config": conf, "target": t.corpus, "seed": sd,
-                      "accuracy": r["targets"][target_label(t)]["accuracy"]} for t in extra]
+            rows += target_rows(r, spec, extra, sd, task=label, config=conf)
             info = (r.get("model") or {}).get("info_") or {}
             train = info.get("train") or {}
             speed.append({"task": label, "config": conf, "seed": sd, "train_seconds": train.get("seconds"),
@@ -319,7 +324,7 @@ def render_xling(r: dict) -> str:
 # -------------------------------------------------------------------------------- xpos-data
 # Does more English data close the zero-shot UPOS goals? The xling protocol's best POS configuration
 # (LoRA r 4 on every linear layer) on its 3,000-sentence sample and on all of EWT train, same seeds.
-XPOS_ALL_LINEAR = XPOS_CONFIGS["lora r 4 all-linear"]
+ALL_LINEAR_R4 = XPOS_CONFIGS["lora r 4 all-linear"]
 XPOS_DATA = {"3,000 sentences": 3000, "all 12,544 sentences": None}
 
 
@@ -327,7 +332,7 @@ def xpos_data_configs() -> list[tuple[str, object, dict, list]]:
     """(label, task spec, params, extra targets) of the runs; each is tested on German GSD and the
     other five test sets."""
     spec = ud(DataSpec("ud:en_ewt", split="train"), XPOS_TARGETS[0], "ewt->xling")
-    return [(label, spec, {**XPOS_P, **E5, "lr": 2e-3, **XPOS_ALL_LINEAR, "max_examples": n}, XPOS_TARGETS[1:])
+    return [(label, spec, {**XPOS_P, **E5, "lr": 2e-3, **ALL_LINEAR_R4, "max_examples": n}, XPOS_TARGETS[1:])
             for label, n in XPOS_DATA.items()]
 
 
@@ -339,9 +344,7 @@ def compute_xpos_data(bench, seeds) -> dict:
     for label, spec, p, extra in confs:
         for sd in seeds:
             r = bench.run(**nn(spec, "lora", p, sd, targets=extra))
-            rows.append({"config": label, "target": spec.target.corpus, "seed": sd, "accuracy": r["accuracy"]})
-            rows += [{"config": label, "target": t.corpus, "seed": sd,
-                      "accuracy": r["targets"][target_label(t)]["accuracy"]} for t in extra]
+            rows += target_rows(r, spec, extra, sd, config=label)
             train = ((r.get("model") or {}).get("info_") or {}).get("train") or {}
             speed.append({"config": label, "seed": sd, "train_seconds": train.get("seconds"),
                           "train_examples": train.get("steps", 0) * p["batch_size"]})
@@ -386,16 +389,15 @@ def render_xpos_data(r: dict) -> str:
 
 
 # -------------------------------------------------------------------------------- xsent-linear
-# Webis-CLS-10 with LoRA on every linear layer (what gained +0.8 to +1.1 on zero-shot UPOS), the xling
-# section's sentiment protocol otherwise
-XSENT_ALL_LINEAR = {"r": 4, "alpha": 8, "targets": "all-linear"}
+# Webis-CLS-10 with LoRA r 4 on every linear layer (ALL_LINEAR_R4: what gained +0.8 to +1.1 on zero-shot
+# UPOS), the xling section's sentiment protocol otherwise
 
 
 def xsent_linear_configs() -> list[tuple[str, object, dict, list]]:
     """(domain, task spec, params, extra targets): English ``domain`` train -> German ``domain``
     test, then French and Japanese."""
     return [(d, ud(DataSpec(f"webis:en/{d}", split="train"), xsent_targets(d)[0], f"webis en->xling {d}",
-                   task="sentiment"), {**XSENT_P, **E5, "lr": 1e-3, **XSENT_ALL_LINEAR}, xsent_targets(d)[1:])
+                   task="sentiment"), {**XSENT_P, **E5, "lr": 1e-3, **ALL_LINEAR_R4}, xsent_targets(d)[1:])
             for d in XSENT_DOMAINS]
 
 
@@ -405,10 +407,7 @@ def compute_xsent_linear(bench, seeds) -> dict:
     rows = []
     for d, spec, p, extra in confs:
         for sd in seeds:
-            r = bench.run(**nn(spec, "lora", p, sd, targets=extra))
-            rows.append({"domain": d, "target": spec.target.corpus, "seed": sd, "accuracy": r["accuracy"]})
-            rows += [{"domain": d, "target": t.corpus, "seed": sd,
-                      "accuracy": r["targets"][target_label(t)]["accuracy"]} for t in extra]
+            rows += target_rows(bench.run(**nn(spec, "lora", p, sd, targets=extra)), spec, extra, sd, domain=d)
     return {"rows": rows}
 
 
