@@ -22,11 +22,19 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import numpy as np  # noqa: E402
 
-from nlpta.adaptation import AUTO_CANDIDATES, DECISION_VALIDATORS, EXTRA_VALIDATORS, LABEL_MIX_GUARD  # noqa: E402
+from nlpta.adaptation import (  # noqa: E402
+    AUTO_CANDIDATES,
+    DECISION_VALIDATORS,
+    EXTRA_VALIDATORS,
+    GAIN_TOLERANCE,
+    LABEL_MIX_GUARD,
+)
 from nlpta.bench import Section, main, provenance_line  # noqa: E402
 from nlpta.bench.choice import (  # noqa: E402
     ESTIMATORS,
+    FIXED,
     RULE,
+    RULE_GAIN,
     RULE_UNGUARDED,
     candidate_accuracy,
     correlations,
@@ -107,16 +115,117 @@ def _estimate_tasks(which: str) -> dict:
     return {f"{s}->{t}": fdu(s, t, pool="train") for s, t in FDU_PAIRS}
 
 
+# the `auto` candidates when this section was measured (sfa has since replaced scl-mi: choice-rules)
+ESTIMATE_CANDIDATES = ("none", "reweight-clf", "scl-mi", "self-train", "label-shift")
+
+
 def compute_estimates(bench, seeds) -> dict:
     """``{benchmark: {pair: {seed: measure_estimates result}}}`` (``NLPTA_BENCH_REVERSE=1``: the
     units in reverse order, for a second process on the same cache)."""
-    cands = _cands("sentiment")
+    cands = {c: [c, {}] for c in ESTIMATE_CANDIDATES}
     todo = [(b, pair, spec) for b in ESTIMATE_SETS.values() for pair, spec in _estimate_tasks(b).items()]
     if os.environ.get("NLPTA_BENCH_REVERSE") == "1":
         todo = todo[::-1]
     got = {(b, pair): {s: bench.measure(measure_estimates, seed=s, task=spec.to_dict(), candidates=cands, folds=FOLDS,
                                         max_rows=MAX_ROWS) for s in seeds} for b, pair, spec in todo}
     return {"units": {b: {pair: got[(b, pair)] for pair in _estimate_tasks(b)} for b in ESTIMATE_SETS.values()}}
+
+
+# ------------------------------------------------------------------------------ the rules, on the estimates
+RULE_SETS = {"Blitzer (12 pairs)": "blitzer", "FDU-MTL, the `unlabel` file as target rows (10 pairs)": "fdu",
+             "FDU-MTL, target rows with the test's label mix (10 pairs)": "fdu-train"}
+
+
+def _rule_tasks(which: str) -> dict:
+    if which == "fdu":
+        return {f"{s}->{t}": fdu(s, t) for s, t in FDU_PAIRS}
+    return _estimate_tasks(which)
+
+
+def compute_rules(bench, seeds) -> dict:
+    """``{benchmark: {pair: {seed: measure_estimates result + "diagnosis"}}}`` for today's ``auto``
+    sentiment candidates (``NLPTA_BENCH_REVERSE=1``: the units in reverse order)."""
+    cands = _cands("sentiment")
+    todo = [(b, pair, spec) for b in RULE_SETS.values() for pair, spec in _rule_tasks(b).items()]
+    if os.environ.get("NLPTA_BENCH_REVERSE") == "1":
+        todo = todo[::-1]
+    got = {(b, pair): {s: {**bench.measure(measure_estimates, seed=s, task=spec.to_dict(), candidates=cands,
+                                           folds=FOLDS, max_rows=MAX_ROWS),
+                           "diagnosis": bench.measure(measure_diagnosis, seed=s, task=spec.to_dict(),
+                                                      max_rows=MAX_ROWS)}
+                       for s in seeds} for b, pair, spec in todo}
+    return {"units": {b: {pair: got[(b, pair)] for pair in _rule_tasks(b)} for b in RULE_SETS.values()}}
+
+
+RULES_TITLE = "### Choosing without target labels: the `gain` rule, with `sfa` among the candidates"
+GOAL_CAPTURE, GOAL_WORST = 0.80, -0.01  # issue 20: >= 80% of the oracle's gain, never > 1 point below none
+
+
+def render_rules(r: dict) -> str:
+    sets = r["results"]["units"]
+    first = next(iter(next(iter(next(iter(sets.values())).values())).values()))
+    cands = list(first["candidates"])
+    lines = [RULES_TITLE, "",
+             f"Today's `auto` candidates ({', '.join(f'`{c}`' for c in cands)}: `sfa` has replaced `scl-mi`), each "
+             "fitted on the labeled source and the unlabeled target rows only, scored from one set of out-of-fold "
+             f"predictions per candidate ({FOLDS} source folds; each fold's model also predicts up to {MAX_ROWS:,} "
+             "target rows), beside the diagnosis `nlpta adapt` computes (the label-mix estimate), per pair and seed. "
+             f"The **`gain` rule** (`nlpta adapt --rule gain`): exclude the candidates the prediction guard flags and "
+             f"those whose IWCV is more than {100 * GAIN_TOLERANCE:.0f} points below `none`'s; choose the highest DoC "
+             "among the rest if it is above `none`'s; `none` where the label-mix guard "
+             f"(estimate ≥ {LABEL_MIX_GUARD:.2f}) applies. Beside it: each estimate alone as a chooser (no guard "
+             "but the prediction guard), and one candidate on every unit. *captured* = the chosen's gain over `none` "
+             "as a share of the per-seed oracle's (n/a where the oracle gains less than half a point); *below none* "
+             "= pairs where the chosen is below `none` beyond the 95% interval of the paired seeds; *worst* = the "
+             f"lowest pair mean of chosen − `none`. Goal (issue 20): captured ≥ {100 * GOAL_CAPTURE:.0f}% and worst ≥ "
+             f"{100 * GOAL_WORST:+.0f} point on every benchmark.", "",
+             "| benchmark | chooser | accuracy | gain over none | captured | below none | worst | chosen (times) |",
+             "|---|---|---:|---:|---:|---:|---:|---|"]
+    hows = [RULE_GAIN, *ESTIMATORS, *(f"{FIXED}{c}" for c in cands if c != "none")]
+    verdicts = []
+    for title, which in RULE_SETS.items():
+        if which not in sets:
+            continue
+        units = {p: {int(s): u for s, u in by.items()} for p, by in sets[which].items()}
+        n_pairs = len(units)
+        for how in hows:
+            s = summarize(units, how)
+            name = ("**`gain` rule**" if how == RULE_GAIN else f"always `{how[len(FIXED):]}`"
+                    if how.startswith(FIXED) else f"`{how}`")
+            picks = ", ".join(f"{k} {v}" for k, v in sorted(s["picked"].items(), key=lambda x: -x[1]))
+            lines.append(f"| {title} | {name} | {fmt_ci(s['chosen_acc'])} | {100 * s['gain']:+.2f} | {_captured(s)} | "
+                         f"{s['n_below']} of {n_pairs} | {100 * s['worst']:+.1f} | {picks} |")
+            if how == RULE_GAIN:
+                g = s
+        lines.append(f"| {title} | `none` | {fmt_ci(g['none'])} | +0.00 | 0% | — | — | — |")
+        lines.append(f"| {title} | oracle | {fmt_ci(g['oracle'])} | {100 * g['oracle_gain']:+.2f} | "
+                     f"{'100%' if g['oracle_gain'] >= MIN_ORACLE_GAIN else 'n/a'} | — | — | — |")
+        cap_ok = g["oracle_gain"] < MIN_ORACLE_GAIN or (g["captured"] or 0) >= GOAL_CAPTURE
+        worst_ok = g["worst"] >= GOAL_WORST
+        bad = [p.replace("->", " → ") + f" ({100 * x['mean_diff']:+.1f})" for p, x in g["pairs"].items()
+               if x["mean_diff"] < GOAL_WORST]
+        verdicts.append(f"- {title}: captured {_captured(g)} ({'met' if cap_ok else 'missed'}); worst pair "
+                        f"{100 * g['worst']:+.1f} ({'met' if worst_ok else 'missed: ' + ', '.join(bad)}).")
+    lines += ["", "The `gain` rule against the goal:", "", *verdicts]
+    lines += ["", "Per pair, the `gain` rule (chosen per seed, in seed order) beside `none` and `sfa`:", "",
+              "| benchmark | pair | label mix (TV) | `none` | `sfa` | chosen | chosen − none |",
+              "|---|---|---:|---:|---:|---|---:|"]
+    for title, which in RULE_SETS.items():
+        if which not in sets:
+            continue
+        units = {p: {int(s): u for s, u in by.items()} for p, by in sets[which].items()}
+        g = summarize(units, RULE_GAIN)
+        sfa = candidate_accuracy(units, "sfa")
+        for pair, p in g["pairs"].items():
+            tvs = [t for u in units[pair].values() if (t := label_mix(u)) is not None]
+            lines.append(f"| {title.split(',')[0].split(' (')[0]} | {pair.replace('->', ' → ')} | "
+                         f"{f'{np.mean(tvs):.2f}' if tvs else '—'} | {fmt_ci(p['none'])} | {fmt_ci(sfa.get(pair, {}))} | "
+                         f"{', '.join(p['chosen'][k] for k in sorted(p['chosen']))} | "
+                         f"{fmt_paired(p['none'], p['chosen_acc'])}{' **below**' if p['below'] else ''} |")
+    secs = [u["seconds"] for by_set in sets.values() for by in by_set.values() for u in by.values()]
+    lines += ["", f"One (pair, seed) measurement: {np.mean(secs):.0f} s on average ({len(cands)} candidates, each "
+                  f"fitted {FOLDS + 1} times).", "", provenance_line(r["provenance"], r["seeds"])]
+    return "\n".join(lines)
 
 
 def render_estimates(r: dict) -> str:
@@ -308,11 +417,12 @@ SECTIONS = [
                    f"`self-train` with {POS_ROUNDS} round; token accuracy."), seeds=[1, 2, 3], script=SCRIPT),
     Section("choice-estimate", "### Choosing without target labels: how close is each estimate of the target accuracy?",
             compute_estimates, render_estimates, seeds=[1, 2, 3], script=SCRIPT),
+    Section("choice-rules", RULES_TITLE, compute_rules, render_rules, seeds=[1, 2, 3], script=SCRIPT),
     Section("choice-one", "## Choosing without target labels: 1 pair", compute_one,
             render("## Choosing without target labels: 1 pair", "Blitzer books → kitchen (a check)."), seeds=[1],
             script=SCRIPT),
 ]
-PAGE = SECTIONS[:5]
+PAGE = SECTIONS[:6]
 
 
 def _page() -> list:

@@ -59,6 +59,49 @@ def test_label_mix_guard_falls_back_to_none_at_its_threshold():
     assert d["chosen"] == "none" and not d["fallback"]
 
 
+def _gain_scores(**rows):
+    return {k: {"doc": d, "iwcv": i} for k, (d, i) in rows.items()}
+
+
+def test_gain_rule_takes_the_highest_doc_that_iwcv_does_not_veto():
+    """The ``gain`` rule: DoC ranks; a candidate more than GAIN_TOLERANCE below none on IWCV is out
+    (``vetoed``), however high its DoC; the winner is kept only with a DoC above none's."""
+    from nlpta.adaptation import GAIN_TOLERANCE
+
+    scores = _gain_scores(none=(0.80, 0.80), sfa=(0.86, 0.795), harmful=(0.95, 0.80 - GAIN_TOLERANCE - 0.001),
+                          weak=(0.82, 0.81))
+    d = choose(scores, rule="gain")
+    assert d["chosen"] == "sfa" and not d["fallback"] and d["vetoed"] == ["harmful"]
+    assert d["ranks"]["sfa"] == {"doc": 1.0} and d["ranks"]["harmful"] == {}
+    assert d["wins_over_none"]["sfa"] == ["doc"] and "vetoed by iwcv" in d["reason"]
+    # exactly at the tolerance is not a veto (strictly more than 2 points below)
+    at = _gain_scores(none=(0.80, 0.80), a=(0.90, 0.80 - GAIN_TOLERANCE + 1e-12))
+    assert choose(at, rule="gain")["chosen"] == "a"
+    # none's DoC is the best: none, no fallback; the winner's DoC not above none's: fallback to none
+    assert choose(_gain_scores(none=(0.90, 0.8), a=(0.85, 0.9)), rule="gain")["chosen"] == "none"
+    tie = choose(_gain_scores(none=(0.85, 0.80), a=(0.85, 0.90)), rule="gain")
+    assert tie["best"] == "a" and tie["chosen"] == "none" and tie["fallback"]  # ties: the higher iwcv ranks first
+
+
+def test_gain_rule_guards_flags_and_missing_scores():
+    from nlpta.adaptation import LABEL_MIX_GUARD
+    from nlpta.errors import NlptaError
+
+    scores = _gain_scores(none=(0.80, 0.80), a=(0.88, 0.80), collapsed=(0.99, 0.85))
+    assert choose(scores, flagged=["collapsed"], rule="gain")["chosen"] == "a"
+    assert choose(scores, rule="gain")["chosen"] == "collapsed"  # the flag is what stops it
+    d = choose(scores, flagged=["collapsed"], rule="gain", label_mix=LABEL_MIX_GUARD)
+    assert d["chosen"] == "none" and d["best"] == "a" and d["fallback"] and "label mix" in d["reason"]
+    assert choose(scores, flagged=["collapsed"], rule="gain", label_mix=LABEL_MIX_GUARD,
+                  label_mix_guard=None)["chosen"] == "a"
+    # a method without probabilities has no DoC and cannot win; with none flagged, no margin is asked
+    no_doc = {"none": {"doc": 0.80, "iwcv": 0.80}, "dann": {"doc": None, "iwcv": 0.95}}
+    assert choose(no_doc, rule="gain")["chosen"] == "none"
+    assert choose(_gain_scores(none=(0.90, 0.80), a=(0.70, 0.80)), flagged=["none"], rule="gain")["chosen"] == "a"
+    with pytest.raises(NlptaError, match="E322"):
+        choose(scores, rule="bold")
+
+
 def test_adapt_end_to_end_on_blitzer(tmp_path, require_corpus):
     for name in ("mdsd:books", "mdsd:kitchen"):
         require_corpus(name)
@@ -78,7 +121,7 @@ def test_adapt_end_to_end_on_blitzer(tmp_path, require_corpus):
     assert c["chosen"] in c["candidates"] and isinstance(c["fallback"], bool) and c["rule"]
     assert c["fallback"] == (c["chosen"] == "none" and c["best_by_rank"] not in (None, "none"))
     for cand in c["candidates"].values():
-        assert set(cand["scores"]) == set(S)
+        assert set(cand["scores"]) == {*S, "doc"}
         assert all(cand["scores"][v] is not None and 0.0 <= cand["scores"][v] <= 1.0
                    for v in ("source_cv", "iwcv", "reverse"))
         assert set(cand["ranks"]) <= set(S) and all(1.0 <= r <= 2.0 for r in cand["ranks"].values())
@@ -112,7 +155,8 @@ def test_adapt_end_to_end_on_blitzer(tmp_path, require_corpus):
 
 
 def test_cli_label_mix_guard_flag_reaches_adapt(monkeypatch, tmp_path):
-    """``--no-label-mix-guard`` turns the guard off; it is on by default (no fit: adapt is replaced)."""
+    """``--no-label-mix-guard`` turns the guard off; it is on by default; ``--rule`` reaches adapt
+    (no fit: adapt is replaced)."""
     import nlpta.adaptation as adaptation
 
     seen = []
@@ -123,7 +167,7 @@ def test_cli_label_mix_guard_flag_reaches_adapt(monkeypatch, tmp_path):
         model_dir = tmp_path / "run"
 
     def fake_adapt(task, **kw):
-        seen.append(kw["label_mix_guard"])
+        seen.append((kw["label_mix_guard"], kw["rule"]))
         return _Res()
 
     monkeypatch.setattr(adaptation, "adapt", fake_adapt)
@@ -132,7 +176,9 @@ def test_cli_label_mix_guard_flag_reaches_adapt(monkeypatch, tmp_path):
                     "unlabeled: {corpus: mdsd:kitchen, split: unlabeled}\nmethod: none\n", encoding="utf-8")
     for extra in ([], ["--no-label-mix-guard"], ["--label-mix-guard"]):
         assert main(["adapt", str(task), "--out", str(tmp_path / "o"), *extra]) == 0
-    assert seen == [True, False, True]
+    assert [g for g, _ in seen] == [True, False, True] and {r for _, r in seen} == {"safe"}
+    assert main(["adapt", str(task), "--out", str(tmp_path / "o"), "--rule", "gain"]) == 0
+    assert seen[-1] == (True, "gain")
 
 
 def test_nlpta_adapt_is_the_function_and_budgets_pick_candidates():
@@ -177,9 +223,17 @@ def test_adapt_source_target_unlabeled_form_on_own_files(tmp_path, require_corpu
     src, tgt, unl = _books_to_kitchen_files(tmp_path, require_corpus, 240, 80, 240)
     out = tmp_path / "adapt"
     rc = main(["adapt", "--source", str(src), "--target", str(tgt), "--unlabeled", str(unl), "--candidates",
-               "none,self-train", "--folds", "2", "--budget", "cpu", "--out", str(out)])
+               "none,self-train", "--folds", "2", "--budget", "cpu", "--out", str(out), "--rule", "gain"])
     assert rc == 0
     c = json.loads((out / "choice.json").read_text(encoding="utf-8"))
+    assert c["rule_name"] == "gain" and c["validators"] == ["doc", "iwcv"] and "doc" in c["rule"]
+    assert all(0.0 < x["scores"]["doc"] <= 1.0 for x in c["candidates"].values())
+    # the rule's own choice, replayed from choice.json's scores
+    from nlpta.adaptation import choose_gain
+
+    assert choose_gain({k: x["scores"] for k, x in c["candidates"].items()}, c["excluded"],
+                       label_mix=c["label_mix_guard"]["estimate"])["chosen"] == c["chosen"]
+    assert "| doc | iwcv |" in (out / "report.md").read_text(encoding="utf-8")
     assert c["kind"] == "sentiment" and c["budget"] == "cpu" and set(c["candidates"]) == {"none", "self-train"}
     assert c["task"] == "books.jsonl->kitchen-test.jsonl" and not c["excluded"]
     # the target file carries labels, so the oracle is measured (after the choice) without --oracle

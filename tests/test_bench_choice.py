@@ -172,3 +172,62 @@ def test_measure_estimates_on_a_real_slice_renders(data_root, monkeypatch):
     md = bc.render_estimates(stored)
     assert sum(line.startswith("| Blitzer (12 pairs) | `") for line in md.splitlines()) == len(ESTIMATORS) + 2
     assert "FDU-MTL" not in md.split("\n\n")[2]  # a benchmark without units gets no rows
+
+
+def _gain_unit(none_acc, sfa_acc, sfa_doc=0.90, sfa_iwcv=0.79, tv=None):
+    """none and sfa scored by the gain rule's validators (DoC ranks, IWCV vetoes), with a diagnosis."""
+    c = {"none": _cand(none_acc, {"doc": 0.80, "iwcv": 0.80, "atc": 0.80, "source_cv": 0.8, "dev": 0.8}),
+         "sfa": _cand(sfa_acc, {"doc": sfa_doc, "iwcv": sfa_iwcv, "atc": 0.9, "source_cv": 0.78, "dev": 0.79})}
+    return {"candidates": c, "seconds": 2.0, "diagnosis": {"label_shift": {"tv_distance": tv} if tv is not None else None}}
+
+
+def test_choose_by_the_gain_rule_and_a_fixed_candidate():
+    from nlpta.adaptation import GAIN_TOLERANCE, LABEL_MIX_GUARD
+    from nlpta.bench.choice import FIXED, RULE_GAIN
+
+    u = _gain_unit(0.78, 0.82)
+    assert choose_by(u, RULE_GAIN) == "sfa" and choose_by(u, f"{FIXED}none") == "none"
+    assert choose_by(_gain_unit(0.78, 0.82, tv=LABEL_MIX_GUARD), RULE_GAIN) == "none"  # the label-mix guard
+    assert choose_by(_gain_unit(0.78, 0.82, sfa_iwcv=0.80 - GAIN_TOLERANCE - 0.01), RULE_GAIN) == "none"  # vetoed
+    assert choose_by(_gain_unit(0.78, 0.82, sfa_doc=0.80), RULE_GAIN) == "none"  # DoC not above none's
+    assert choose_by(u, f"{FIXED}sfa") == "sfa"
+
+
+def test_rules_section_renders_the_gain_rule_against_the_goal(monkeypatch):
+    """compute_rules measures every benchmark's pairs and seeds with the diagnosis beside; the table
+    has the gain rule, each estimate and each fixed candidate per benchmark, and says which goal each
+    benchmark meets: here Blitzer captures everything and FDU-MTL loses 3 points on one pair."""
+    import importlib
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
+    bc = importlib.import_module("bench_choice")
+    calls = []
+
+    class FakeBench:
+        def measure(self, fn, seed=None, **config):
+            calls.append((fn.__name__, config["task"]["name"], seed))
+            if fn.__name__ == "measure_diagnosis":
+                return {"label_shift": {"tv_distance": 0.05}}
+            return _gain_unit(0.78, 0.82)
+
+    monkeypatch.setattr(bc, "RULE_SETS", {"Blitzer (12 pairs)": "blitzer"})
+    got = bc.compute_rules(FakeBench(), [1, 2])
+    assert len(calls) == 12 * 2 * 2 and {c[0] for c in calls} == {"measure_estimates", "measure_diagnosis"}
+    assert set(got["units"]["blitzer"]) == {f"{s}->{t}" for s, t in bc.BLITZER_PAIRS}
+    assert got["units"]["blitzer"]["books->kitchen"][1]["diagnosis"] == {"label_shift": {"tv_distance": 0.05}}
+    fdu = {"a->b": {"1": _gain_unit(0.80, 0.84), "2": _gain_unit(0.80, 0.83)},
+           "c->d": {"1": _gain_unit(0.80, 0.77), "2": _gain_unit(0.81, 0.78)}}
+    monkeypatch.setattr(bc, "RULE_SETS", {"Blitzer (12 pairs)": "blitzer", "FDU-MTL (2 pairs)": "fdu"})
+    prov = {"device": "cpu", "versions": {}, "commit": "abc", "command": "x", "compute_seconds": 1.0, "runs": 1,
+            "cached": 0}
+    md = bc.render_rules({"results": {"units": {**got["units"], "fdu": fdu}}, "seeds": [1, 2], "provenance": prov})
+    rows = [ln for ln in md.splitlines() if ln.startswith("| Blitzer (12 pairs) | ")]
+    assert len(rows) == 1 + len(bc.ESTIMATORS) + 1 + 2  # gain rule, estimates, always sfa, none, oracle
+    assert "| Blitzer (12 pairs) | **`gain` rule** | " in md and "| +4.00 | 100% | 0 of 12 | +4.0 | sfa 24 |" in md
+    assert "- Blitzer (12 pairs): captured 100% (met); worst pair +4.0 (met)." in md
+    # FDU: +3.5 on a -> b, -3.0 on c -> d: +0.25 of the oracle's +1.75
+    assert "- FDU-MTL (2 pairs): captured 14% (missed); worst pair -3.0 (missed: c → d (-3.0))." in md
+    assert "| FDU-MTL | c → d | — | 80.5 ± 6.4 | 77.5 ± 6.4 | sfa, sfa | -3.0 ± 0.0 **below** |" in md
+    assert "| Blitzer | books → kitchen | 0.05 | 78.0 ± 0.0 | 82.0 ± 0.0 | sfa, sfa | +4.0 ± 0.0 |" in md

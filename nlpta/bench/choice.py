@@ -22,6 +22,8 @@ from .stats import mean_over, paired
 
 RULE = "adapt"
 RULE_UNGUARDED = "adapt-unguarded"  # the rule without its label-mix guard (what stop 24 measured)
+RULE_GAIN = "adapt-gain"  # nlpta adapt --rule gain
+FIXED = "fixed:"  # "fixed:<candidate>": that candidate on every unit
 
 
 def measure_choice(task: Mapping[str, Any], candidates: Mapping[str, Sequence], seed: int, folds: int = 3,
@@ -160,12 +162,18 @@ def measure_diagnosis(task: Mapping[str, Any], seed: int, max_rows: int = 2000) 
 def choose_by(unit: Mapping[str, Any], how: str) -> str:
     """The candidate a unit's stored scores choose: ``how`` = a validator name (the highest score
     among the candidates the guard does not flag; ties: the first in order; ``none`` where no
-    candidate has a score), ``"adapt"`` (:func:`nlpta.adaptation.choose`, the full rule) or
-    ``"adapt-unguarded"`` (the rule without its label-mix guard)."""
-    from nlpta.adaptation import choose
+    candidate has a score), ``"adapt"`` (:func:`nlpta.adaptation.choose`, the full rule),
+    ``"adapt-unguarded"`` (the rule without its label-mix guard), ``"adapt-gain"`` (the ``gain``
+    rule, label-mix guard included) or ``"fixed:<candidate>"`` (that candidate, flagged or not)."""
+    from nlpta.adaptation import GAIN_VALIDATORS, choose
 
     c = unit["candidates"]
+    if how.startswith(FIXED):
+        return how[len(FIXED):]
     flagged = [k for k, v in c.items() if v["collapsed"]]
+    if how == RULE_GAIN:
+        scores = {k: {v: c[k]["scores"].get(v) for v in GAIN_VALIDATORS} for k in c}
+        return choose(scores, flagged, label_mix=label_mix(unit), rule="gain")["chosen"]
     if how in (RULE, RULE_UNGUARDED):
         from nlpta.adaptation import DECISION_VALIDATORS
 

@@ -7,7 +7,7 @@
     nlpta data fetch NAME [--dry-run]
     nlpta methods
     nlpta predict MODEL_DIR --input FILE|- --out FILE|- [--format jsonl|conllu|csv] [--lang xx]
-    nlpta adapt TASK.yaml | --source S --target T --unlabeled U [--candidates auto|m1,m2] [--budget cpu|gpu]
+    nlpta adapt TASK.yaml | --source S --target T --unlabeled U [--candidates auto|m1,m2] [--budget cpu|gpu] [--rule safe|gain]
                 [--seed S] --out DIR [--oracle]
 
 Command groups live one per module: ``run``, ``task``, ``data``, ``methods`` here; ``diagnose``/``verdict``

@@ -57,7 +57,7 @@ def cmd_adapt(a: argparse.Namespace) -> int:
 
     task = a.task_file if a.task_file else task_from_args(a)
     res = adapt(task, candidates=cands, seed=a.seed, out_dir=a.out, params=params, folds=a.folds,
-                oracle=a.oracle, budget=a.budget, max_rows=a.max_rows, label_mix_guard=a.label_mix_guard)
+                oracle=a.oracle, budget=a.budget, max_rows=a.max_rows, label_mix_guard=a.label_mix_guard, rule=a.rule)
     c = res.choice
     print(f"{c['task']}: chose {c['chosen']}" + (" (fallback)" if c["fallback"] else "") + f" -- {c['reason']}")
     if "regret" in c:
@@ -79,7 +79,7 @@ def add_commands(sub) -> None:
         p.add_argument(f"--{role}-lang", help=f"keep only this {role} language")
     p.add_argument("--task", choices=["pos", "sentiment"], help="the task kind (default: the source corpus's)")
     p.add_argument("--candidates", default="auto",
-                   help="comma-separated methods, or auto (sentiment: none, reweight-clf, scl-mi, self-train, "
+                   help="comma-separated methods, or auto (sentiment: none, reweight-clf, sfa, self-train, "
                         "label-shift; POS: none, reweight-clf, self-train; on a gpu budget also lora / lora-dapt)")
     p.add_argument("--budget", choices=["auto", "cpu", "gpu"], default="auto",
                    help="which methods auto lists: cpu (classical), gpu (adds LoRA); auto: gpu where CUDA is available")
@@ -96,4 +96,8 @@ def add_commands(sub) -> None:
     p.add_argument("--label-mix-guard", action=argparse.BooleanOptionalAction, default=True,
                    help="sentiment: fall back to none where the unlabeled rows' estimated label mix is far from the "
                         "source's (default: on; --no-label-mix-guard when the rows you will predict share that mix)")
+    p.add_argument("--rule", choices=["safe", "gain"], default="safe",
+                   help="safe (default): mean rank over five validators, kept only with a margin over none; gain: "
+                        "the highest DoC among the candidates IWCV does not veto -- adapts far more often and gains "
+                        "more, and loses on some pairs (BENCHMARKS.md)")
     p.set_defaults(fn=cmd_adapt)
