@@ -17,9 +17,10 @@ $(STAMP): pyproject.toml
 setup: $(STAMP)
 
 demo: $(STAMP)
-	# choose a method without target labels (validators, guards, fallback to none) on a sentiment and
-	# a POS pair; --oracle then measures every candidate on the labeled target test rows (gain, regret)
-	$(BIN)/nlpta adapt tasks/demo-senti-books-to-kitchen.yaml --candidates none,self-train,label-shift \
+	# choose a method without target labels (validators, guards, fallback to none) on a sentiment pair
+	# (the gain rule) and a POS pair (the safe rule, the default); --oracle then measures every candidate
+	# on the labeled target test rows (gain, regret)
+	$(BIN)/nlpta adapt tasks/demo-senti-books-to-kitchen.yaml --candidates none,sfa,self-train --rule gain \
 		--param 'Cs=[10.0]' --folds 2 --max-rows 1000 --seed 1 --oracle --out runs/demo/adapt-senti-books-to-kitchen
 	@sed -n '1,/^The chosen method/p' runs/demo/adapt-senti-books-to-kitchen/report.md
 	$(BIN)/nlpta adapt tasks/demo-pos-ewt-email-to-reviews.yaml --candidates none,self-train --param max_iter=30 \

@@ -35,6 +35,7 @@ from nlpta.bench.choice import (  # noqa: E402
     FIXED,
     RULE,
     RULE_GAIN,
+    RULE_GAIN_UNGUARDED,
     RULE_UNGUARDED,
     candidate_accuracy,
     correlations,
@@ -135,6 +136,8 @@ def compute_estimates(bench, seeds) -> dict:
 RULE_SETS = {"Blitzer (12 pairs)": "blitzer", "FDU-MTL, the `unlabel` file as target rows (10 pairs)": "fdu",
              "FDU-MTL, target rows with the test's label mix (10 pairs)": "fdu-train"}
 
+RULE_SHORT = {"blitzer": "Blitzer", "fdu": "FDU-MTL, `unlabel`", "fdu-train": "FDU-MTL, train split"}
+
 
 def _rule_tasks(which: str) -> dict:
     if which == "fdu":
@@ -181,7 +184,7 @@ def render_rules(r: dict) -> str:
              f"{100 * GOAL_WORST:+.0f} point on every benchmark.", "",
              "| benchmark | chooser | accuracy | gain over none | captured | below none | worst | chosen (times) |",
              "|---|---|---:|---:|---:|---:|---:|---|"]
-    hows = [RULE_GAIN, *ESTIMATORS, *(f"{FIXED}{c}" for c in cands if c != "none")]
+    hows = [RULE_GAIN, RULE_GAIN_UNGUARDED, *ESTIMATORS, *(f"{FIXED}{c}" for c in cands if c != "none")]
     verdicts = []
     for title, which in RULE_SETS.items():
         if which not in sets:
@@ -190,8 +193,9 @@ def render_rules(r: dict) -> str:
         n_pairs = len(units)
         for how in hows:
             s = summarize(units, how)
-            name = ("**`gain` rule**" if how == RULE_GAIN else f"always `{how[len(FIXED):]}`"
-                    if how.startswith(FIXED) else f"`{how}`")
+            name = ("**`gain` rule**" if how == RULE_GAIN else "`gain` rule without its label-mix guard"
+                    if how == RULE_GAIN_UNGUARDED else f"always `{how[len(FIXED):]}`" if how.startswith(FIXED)
+                    else f"`{how}`")
             picks = ", ".join(f"{k} {v}" for k, v in sorted(s["picked"].items(), key=lambda x: -x[1]))
             lines.append(f"| {title} | {name} | {fmt_ci(s['chosen_acc'])} | {100 * s['gain']:+.2f} | {_captured(s)} | "
                          f"{s['n_below']} of {n_pairs} | {100 * s['worst']:+.1f} | {picks} |")
@@ -210,7 +214,7 @@ def render_rules(r: dict) -> str:
     lines += ["", "Per pair, the `gain` rule (chosen per seed, in seed order) beside `none` and `sfa`:", "",
               "| benchmark | pair | label mix (TV) | `none` | `sfa` | chosen | chosen − none |",
               "|---|---|---:|---:|---:|---|---:|"]
-    for title, which in RULE_SETS.items():
+    for which in RULE_SETS.values():
         if which not in sets:
             continue
         units = {p: {int(s): u for s, u in by.items()} for p, by in sets[which].items()}
@@ -218,7 +222,7 @@ def render_rules(r: dict) -> str:
         sfa = candidate_accuracy(units, "sfa")
         for pair, p in g["pairs"].items():
             tvs = [t for u in units[pair].values() if (t := label_mix(u)) is not None]
-            lines.append(f"| {title.split(',')[0].split(' (')[0]} | {pair.replace('->', ' → ')} | "
+            lines.append(f"| {RULE_SHORT.get(which, which)} | {pair.replace('->', ' → ')} | "
                          f"{f'{np.mean(tvs):.2f}' if tvs else '—'} | {fmt_ci(p['none'])} | {fmt_ci(sfa.get(pair, {}))} | "
                          f"{', '.join(p['chosen'][k] for k in sorted(p['chosen']))} | "
                          f"{fmt_paired(p['none'], p['chosen_acc'])}{' **below**' if p['below'] else ''} |")

@@ -183,11 +183,12 @@ def _gain_unit(none_acc, sfa_acc, sfa_doc=0.90, sfa_iwcv=0.79, tv=None):
 
 def test_choose_by_the_gain_rule_and_a_fixed_candidate():
     from nlpta.adaptation import GAIN_TOLERANCE, LABEL_MIX_GUARD
-    from nlpta.bench.choice import FIXED, RULE_GAIN
+    from nlpta.bench.choice import FIXED, RULE_GAIN, RULE_GAIN_UNGUARDED
 
     u = _gain_unit(0.78, 0.82)
     assert choose_by(u, RULE_GAIN) == "sfa" and choose_by(u, f"{FIXED}none") == "none"
     assert choose_by(_gain_unit(0.78, 0.82, tv=LABEL_MIX_GUARD), RULE_GAIN) == "none"  # the label-mix guard
+    assert choose_by(_gain_unit(0.78, 0.82, tv=LABEL_MIX_GUARD), RULE_GAIN_UNGUARDED) == "sfa"
     assert choose_by(_gain_unit(0.78, 0.82, sfa_iwcv=0.80 - GAIN_TOLERANCE - 0.01), RULE_GAIN) == "none"  # vetoed
     assert choose_by(_gain_unit(0.78, 0.82, sfa_doc=0.80), RULE_GAIN) == "none"  # DoC not above none's
     assert choose_by(u, f"{FIXED}sfa") == "sfa"
@@ -224,10 +225,10 @@ def test_rules_section_renders_the_gain_rule_against_the_goal(monkeypatch):
             "cached": 0}
     md = bc.render_rules({"results": {"units": {**got["units"], "fdu": fdu}}, "seeds": [1, 2], "provenance": prov})
     rows = [ln for ln in md.splitlines() if ln.startswith("| Blitzer (12 pairs) | ")]
-    assert len(rows) == 1 + len(bc.ESTIMATORS) + 1 + 2  # gain rule, estimates, always sfa, none, oracle
+    assert len(rows) == 2 + len(bc.ESTIMATORS) + 1 + 2  # gain rule (and unguarded), estimates, always sfa, none, oracle
     assert "| Blitzer (12 pairs) | **`gain` rule** | " in md and "| +4.00 | 100% | 0 of 12 | +4.0 | sfa 24 |" in md
     assert "- Blitzer (12 pairs): captured 100% (met); worst pair +4.0 (met)." in md
     # FDU: +3.5 on a -> b, -3.0 on c -> d: +0.25 of the oracle's +1.75
     assert "- FDU-MTL (2 pairs): captured 14% (missed); worst pair -3.0 (missed: c → d (-3.0))." in md
-    assert "| FDU-MTL | c → d | — | 80.5 ± 6.4 | 77.5 ± 6.4 | sfa, sfa | -3.0 ± 0.0 **below** |" in md
+    assert "| FDU-MTL, `unlabel` | c → d | — | 80.5 ± 6.4 | 77.5 ± 6.4 | sfa, sfa | -3.0 ± 0.0 **below** |" in md
     assert "| Blitzer | books → kitchen | 0.05 | 78.0 ± 0.0 | 82.0 ± 0.0 | sfa, sfa | +4.0 ± 0.0 |" in md

@@ -23,6 +23,7 @@ from .stats import mean_over, paired
 RULE = "adapt"
 RULE_UNGUARDED = "adapt-unguarded"  # the rule without its label-mix guard (what stop 24 measured)
 RULE_GAIN = "adapt-gain"  # nlpta adapt --rule gain
+RULE_GAIN_UNGUARDED = "adapt-gain-unguarded"  # the gain rule without its label-mix guard
 FIXED = "fixed:"  # "fixed:<candidate>": that candidate on every unit
 
 
@@ -164,16 +165,17 @@ def choose_by(unit: Mapping[str, Any], how: str) -> str:
     among the candidates the guard does not flag; ties: the first in order; ``none`` where no
     candidate has a score), ``"adapt"`` (:func:`nlpta.adaptation.choose`, the full rule),
     ``"adapt-unguarded"`` (the rule without its label-mix guard), ``"adapt-gain"`` (the ``gain``
-    rule, label-mix guard included) or ``"fixed:<candidate>"`` (that candidate, flagged or not)."""
+    rule, label-mix guard included), ``"adapt-gain-unguarded"`` (without it) or
+    ``"fixed:<candidate>"`` (that candidate, flagged or not)."""
     from nlpta.adaptation import GAIN_VALIDATORS, choose
 
     c = unit["candidates"]
     if how.startswith(FIXED):
         return how[len(FIXED):]
     flagged = [k for k, v in c.items() if v["collapsed"]]
-    if how == RULE_GAIN:
+    if how in (RULE_GAIN, RULE_GAIN_UNGUARDED):
         scores = {k: {v: c[k]["scores"].get(v) for v in GAIN_VALIDATORS} for k in c}
-        return choose(scores, flagged, label_mix=label_mix(unit), rule="gain")["chosen"]
+        return choose(scores, flagged, label_mix=label_mix(unit) if how == RULE_GAIN else None, rule="gain")["chosen"]
     if how in (RULE, RULE_UNGUARDED):
         from nlpta.adaptation import DECISION_VALIDATORS
 
