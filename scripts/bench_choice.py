@@ -96,14 +96,20 @@ def compute_fdu_train(bench, seeds) -> dict:
     return {"units": _units(bench, seeds, {f"{s}->{t}": fdu(s, t, pool="train") for s, t in FDU_PAIRS}, "sentiment")}
 
 
-def compute_pos(bench, seeds) -> dict:
+POS_PARAMS, POS_OWN = {"max_iter": POS_MAX_ITER}, {"self-train": {"rounds": POS_ROUNDS}}
+
+
+def _pos_tasks() -> dict:
     tasks = {}
     for s, t in POS_PAIRS:
         spec = ewt(s, t, source_limit=POS_LIMIT, unlabeled=True)
         spec.unlabeled.limit = POS_UNLABELED
         tasks[f"{s}->{t}"] = spec
-    return {"units": _units(bench, seeds, tasks, "pos", {"max_iter": POS_MAX_ITER},
-                            own={"self-train": {"rounds": POS_ROUNDS}})}
+    return tasks
+
+
+def compute_pos(bench, seeds) -> dict:
+    return {"units": _units(bench, seeds, _pos_tasks(), "pos", POS_PARAMS, own=POS_OWN)}
 
 
 # ------------------------------------------------------------------------------ estimates of the target accuracy
@@ -139,40 +145,61 @@ RULE_SETS = {"Blitzer (12 pairs)": "blitzer", "FDU-MTL, the `unlabel` file as ta
 RULE_SHORT = {"blitzer": "Blitzer", "fdu": "FDU-MTL, `unlabel`", "fdu-train": "FDU-MTL, train split"}
 
 
+POS_RULE_SETS = {"EWT POS (3 genre pairs)": "pos"}
+RULE_SHORT["pos"] = "EWT POS"
+
+
 def _rule_tasks(which: str) -> dict:
+    if which == "pos":
+        return _pos_tasks()
     if which == "fdu":
         return {f"{s}->{t}": fdu(s, t) for s, t in FDU_PAIRS}
     return _estimate_tasks(which)
 
 
-def compute_rules(bench, seeds) -> dict:
+def compute_rules(bench, seeds, rule_sets: dict | None = None, kind: str = "sentiment") -> dict:
     """``{benchmark: {pair: {seed: measure_estimates result + "diagnosis"}}}`` for today's ``auto``
-    sentiment candidates (``NLPTA_BENCH_REVERSE=1``: the units in reverse order)."""
-    cands = _cands("sentiment")
-    todo = [(b, pair, spec) for b in RULE_SETS.values() for pair, spec in _rule_tasks(b).items()]
+    candidates of ``kind`` (``NLPTA_BENCH_REVERSE=1``: the units in reverse order). POS gets no
+    diagnosis: the label-mix guard is for classification only."""
+    rule_sets = RULE_SETS if rule_sets is None else rule_sets
+    cands = _cands(kind, POS_PARAMS if kind == "pos" else None)
+    if kind == "pos":
+        cands["self-train"][1].update(POS_OWN["self-train"])
+    todo = [(b, pair, spec) for b in rule_sets.values() for pair, spec in _rule_tasks(b).items()]
     if os.environ.get("NLPTA_BENCH_REVERSE") == "1":
         todo = todo[::-1]
-    got = {(b, pair): {s: {**bench.measure(measure_estimates, seed=s, task=spec.to_dict(), candidates=cands,
-                                           folds=FOLDS, max_rows=MAX_ROWS),
-                           "diagnosis": bench.measure(measure_diagnosis, seed=s, task=spec.to_dict(),
-                                                      max_rows=MAX_ROWS)}
-                       for s in seeds} for b, pair, spec in todo}
-    return {"units": {b: {pair: got[(b, pair)] for pair in _rule_tasks(b)} for b in RULE_SETS.values()}}
+
+    def unit(spec, s):
+        u = bench.measure(measure_estimates, seed=s, task=spec.to_dict(), candidates=cands, folds=FOLDS,
+                          max_rows=MAX_ROWS)
+        if kind == "pos":
+            return dict(u)
+        return {**u, "diagnosis": bench.measure(measure_diagnosis, seed=s, task=spec.to_dict(), max_rows=MAX_ROWS)}
+
+    got = {(b, pair): {s: unit(spec, s) for s in seeds} for b, pair, spec in todo}
+    return {"units": {b: {pair: got[(b, pair)] for pair in _rule_tasks(b)} for b in rule_sets.values()}}
+
+
+def compute_rules_pos(bench, seeds) -> dict:
+    return compute_rules(bench, seeds, POS_RULE_SETS, "pos")
 
 
 RULES_TITLE = "### Choosing without target labels: the `gain` rule, with `sfa` among the candidates"
+RULES_POS_TITLE = "### Choosing without target labels: the `gain` rule on POS tagging (EWT genres)"
 GOAL_CAPTURE, GOAL_WORST = 0.80, -0.01  # issue 20: >= 80% of the oracle's gain, never > 1 point below none
 
 
-def render_rules(r: dict) -> str:
+def render_rules(r: dict, title: str = RULES_TITLE, rule_sets: dict | None = None, lead: str | None = None) -> str:
+    rule_sets = RULE_SETS if rule_sets is None else rule_sets
     sets = r["results"]["units"]
     first = next(iter(next(iter(next(iter(sets.values())).values())).values()))
     cands = list(first["candidates"])
-    lines = [RULES_TITLE, "",
-             f"Today's `auto` candidates ({', '.join(f'`{c}`' for c in cands)}: `sfa` has replaced `scl-mi`), each "
-             "fitted on the labeled source and the unlabeled target rows only, scored from one set of out-of-fold "
-             f"predictions per candidate ({FOLDS} source folds; each fold's model also predicts up to {MAX_ROWS:,} "
-             "target rows), beside the diagnosis `nlpta adapt` computes (the label-mix estimate), per pair and seed. "
+    lead = lead or (f"Today's `auto` candidates ({', '.join(f'`{c}`' for c in cands)}: `sfa` has replaced `scl-mi`), "
+                    "each fitted on the labeled source and the unlabeled target rows only, scored from one set of "
+                    f"out-of-fold predictions per candidate ({FOLDS} source folds; each fold's model also predicts up "
+                    f"to {MAX_ROWS:,} target rows), beside the diagnosis `nlpta adapt` computes (the label-mix "
+                    "estimate), per pair and seed. ")
+    lines = [title, "", lead +
              f"The **`gain` rule** (`nlpta adapt --rule gain`): exclude the candidates the prediction guard flags and "
              f"those whose IWCV is more than {100 * GAIN_TOLERANCE:.0f} points below `none`'s; choose the highest DoC "
              "among the rest if it is above `none`'s; `none` where the label-mix guard "
@@ -186,7 +213,7 @@ def render_rules(r: dict) -> str:
              "|---|---|---:|---:|---:|---:|---:|---|"]
     hows = [RULE_GAIN, RULE_GAIN_UNGUARDED, *ESTIMATORS, *(f"{FIXED}{c}" for c in cands if c != "none")]
     verdicts = []
-    for title, which in RULE_SETS.items():
+    for name_set, which in rule_sets.items():
         if which not in sets:
             continue
         units = {p: {int(s): u for s, u in by.items()} for p, by in sets[which].items()}
@@ -197,29 +224,30 @@ def render_rules(r: dict) -> str:
                     if how == RULE_GAIN_UNGUARDED else f"always `{how[len(FIXED):]}`" if how.startswith(FIXED)
                     else f"`{how}`")
             picks = ", ".join(f"{k} {v}" for k, v in sorted(s["picked"].items(), key=lambda x: -x[1]))
-            lines.append(f"| {title} | {name} | {fmt_ci(s['chosen_acc'])} | {100 * s['gain']:+.2f} | {_captured(s)} | "
+            lines.append(f"| {name_set} | {name} | {fmt_ci(s['chosen_acc'])} | {100 * s['gain']:+.2f} | {_captured(s)} | "
                          f"{s['n_below']} of {n_pairs} | {100 * s['worst']:+.1f} | {picks} |")
             if how == RULE_GAIN:
                 g = s
-        lines.append(f"| {title} | `none` | {fmt_ci(g['none'])} | +0.00 | 0% | — | — | — |")
-        lines.append(f"| {title} | oracle | {fmt_ci(g['oracle'])} | {100 * g['oracle_gain']:+.2f} | "
+        lines.append(f"| {name_set} | `none` | {fmt_ci(g['none'])} | +0.00 | 0% | — | — | — |")
+        lines.append(f"| {name_set} | oracle | {fmt_ci(g['oracle'])} | {100 * g['oracle_gain']:+.2f} | "
                      f"{'100%' if g['oracle_gain'] >= MIN_ORACLE_GAIN else 'n/a'} | — | — | — |")
         cap_ok = g["oracle_gain"] < MIN_ORACLE_GAIN or (g["captured"] or 0) >= GOAL_CAPTURE
         worst_ok = g["worst"] >= GOAL_WORST
         bad = [p.replace("->", " → ") + f" ({100 * x['mean_diff']:+.1f})" for p, x in g["pairs"].items()
                if x["mean_diff"] < GOAL_WORST]
-        verdicts.append(f"- {title}: captured {_captured(g)} ({'met' if cap_ok else 'missed'}); worst pair "
+        verdicts.append(f"- {name_set}: captured {_captured(g)} ({'met' if cap_ok else 'missed'}); worst pair "
                         f"{100 * g['worst']:+.1f} ({'met' if worst_ok else 'missed: ' + ', '.join(bad)}).")
     lines += ["", "The `gain` rule against the goal:", "", *verdicts]
-    lines += ["", "Per pair, the `gain` rule (chosen per seed, in seed order) beside `none` and `sfa`:", "",
-              "| benchmark | pair | label mix (TV) | `none` | `sfa` | chosen | chosen − none |",
+    beside = "sfa" if "sfa" in cands else next(c for c in cands if c != "none")
+    lines += ["", f"Per pair, the `gain` rule (chosen per seed, in seed order) beside `none` and `{beside}`:", "",
+              f"| benchmark | pair | label mix (TV) | `none` | `{beside}` | chosen | chosen − none |",
               "|---|---|---:|---:|---:|---|---:|"]
-    for which in RULE_SETS.values():
+    for which in rule_sets.values():
         if which not in sets:
             continue
         units = {p: {int(s): u for s, u in by.items()} for p, by in sets[which].items()}
         g = summarize(units, RULE_GAIN)
-        sfa = candidate_accuracy(units, "sfa")
+        sfa = candidate_accuracy(units, beside)
         for pair, p in g["pairs"].items():
             tvs = [t for u in units[pair].values() if (t := label_mix(u)) is not None]
             lines.append(f"| {RULE_SHORT.get(which, which)} | {pair.replace('->', ' → ')} | "
@@ -230,6 +258,16 @@ def render_rules(r: dict) -> str:
     lines += ["", f"One (pair, seed) measurement: {np.mean(secs):.0f} s on average ({len(cands)} candidates, each "
                   f"fitted {FOLDS + 1} times).", "", provenance_line(r["provenance"], r["seeds"])]
     return "\n".join(lines)
+
+
+def render_rules_pos(r: dict) -> str:
+    cands = list(next(iter(next(iter(next(iter(r["results"]["units"].values())).values())).values()))["candidates"])
+    lead = (f"The `auto` POS candidates ({', '.join(f'`{c}`' for c in cands)}) in the CPU protocol of the POS choice "
+            f"table above ({POS_LIMIT:,} source sentences per seed, {POS_UNLABELED:,} untagged target sentences, the "
+            f"feature tagger with max_iter {POS_MAX_ITER}, `self-train` with {POS_ROUNDS} round), scored from one set "
+            f"of out-of-fold predictions per candidate ({FOLDS} source folds; DoC from the tagger's per-token "
+            "confidences); no label-mix guard (POS). ")
+    return render_rules(r, RULES_POS_TITLE, POS_RULE_SETS, lead)
 
 
 def render_estimates(r: dict) -> str:
@@ -422,11 +460,12 @@ SECTIONS = [
     Section("choice-estimate", "### Choosing without target labels: how close is each estimate of the target accuracy?",
             compute_estimates, render_estimates, seeds=[1, 2, 3], script=SCRIPT),
     Section("choice-rules", RULES_TITLE, compute_rules, render_rules, seeds=[1, 2, 3], script=SCRIPT),
+    Section("choice-rules-pos", RULES_POS_TITLE, compute_rules_pos, render_rules_pos, seeds=[1, 2, 3], script=SCRIPT),
     Section("choice-one", "## Choosing without target labels: 1 pair", compute_one,
             render("## Choosing without target labels: 1 pair", "Blitzer books → kitchen (a check)."), seeds=[1],
             script=SCRIPT),
 ]
-PAGE = SECTIONS[:6]
+PAGE = SECTIONS[:7]
 
 
 def _page() -> list:
