@@ -211,7 +211,9 @@ def render_rules(r: dict, title: str = RULES_TITLE, rule_sets: dict | None = Non
              f"{100 * GOAL_WORST:+.0f} point on every benchmark.", "",
              "| benchmark | chooser | accuracy | gain over none | captured | below none | worst | chosen (times) |",
              "|---|---|---:|---:|---:|---:|---:|---|"]
-    hows = [RULE_GAIN, RULE_GAIN_UNGUARDED, *ESTIMATORS, *(f"{FIXED}{c}" for c in cands if c != "none")]
+    has_mix = any(label_mix(u) is not None for by_set in sets.values() for by in by_set.values() for u in by.values())
+    hows = [RULE_GAIN, *([RULE_GAIN_UNGUARDED] if has_mix else []), *ESTIMATORS,
+            *(f"{FIXED}{c}" for c in cands if c != "none")]
     verdicts = []
     for name_set, which in rule_sets.items():
         if which not in sets:

@@ -232,3 +232,42 @@ def test_rules_section_renders_the_gain_rule_against_the_goal(monkeypatch):
     assert "- FDU-MTL (2 pairs): captured 14% (missed); worst pair -3.0 (missed: c → d (-3.0))." in md
     assert "| FDU-MTL, `unlabel` | c → d | — | 80.5 ± 6.4 | 77.5 ± 6.4 | sfa, sfa | -3.0 ± 0.0 **below** |" in md
     assert "| Blitzer | books → kitchen | 0.05 | 78.0 ± 0.0 | 82.0 ± 0.0 | sfa, sfa | +4.0 ± 0.0 |" in md
+
+
+def test_rules_pos_section_measures_the_pos_protocol_without_a_label_mix_guard():
+    """choice-rules-pos: the POS choice protocol's tasks and candidate parameters (max_iter, one
+    self-training round), no diagnosis (the label-mix guard is for classification), and a render
+    whose per-pair table sits beside the first candidate after none."""
+    import importlib
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
+    bc = importlib.import_module("bench_choice")
+    seen = []
+
+    class FakeBench:
+        def measure(self, fn, seed=None, **config):
+            seen.append((fn.__name__, config))
+            c = {"none": _cand(0.85, {"doc": 0.80, "iwcv": 0.80}),
+                 "reweight-clf": _cand(0.86, {"doc": 0.81, "iwcv": 0.80}),
+                 "self-train": _cand(0.84, {"doc": 0.79, "iwcv": 0.80})}
+            return {"candidates": c, "seconds": 3.0}
+
+    got = bc.compute_rules_pos(FakeBench(), [1])
+    assert {n for n, _ in seen} == {"measure_estimates"} and len(seen) == len(bc.POS_PAIRS)
+    cands = seen[0][1]["candidates"]
+    assert list(cands) == ["none", "reweight-clf", "self-train"]
+    assert all(p["max_iter"] == bc.POS_MAX_ITER for _, p in cands.values())
+    assert cands["self-train"][1]["rounds"] == bc.POS_ROUNDS and "rounds" not in cands["none"][1]
+    assert seen[0][1]["task"]["source"]["limit"] == bc.POS_LIMIT
+    assert seen[0][1]["task"]["unlabeled"]["limit"] == bc.POS_UNLABELED
+    units = got["units"]["pos"]
+    assert set(units) == {f"{s}->{t}" for s, t in bc.POS_PAIRS} and "diagnosis" not in units["email->reviews"][1]
+    prov = {"device": "cpu", "versions": {}, "commit": "abc", "command": "x", "compute_seconds": 1.0, "runs": 1,
+            "cached": 0}
+    md = bc.render_rules_pos({"results": got, "seeds": [1], "provenance": prov})
+    assert md.startswith(bc.RULES_POS_TITLE) and "no label-mix guard (POS)" in md
+    assert "| EWT POS (3 genre pairs) | **`gain` rule** | 86.0 | +1.00 | 100% | 0 of 3 | +1.0 | reweight-clf 3 |" in md
+    assert "without its label-mix guard" not in md  # no unit has a label-mix estimate: no such row
+    assert "beside `none` and `reweight-clf`:" in md and "| EWT POS | email → reviews | — | 85.0 | 86.0 | " in md
