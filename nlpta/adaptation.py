@@ -268,7 +268,8 @@ def choose(scores: Mapping[str, Mapping[str, float | None]], flagged: Sequence[s
     """
     from scipy.stats import rankdata
 
-    if rule_validators(rule) == GAIN_VALIDATORS:
+    rule_validators(rule)  # E322 for an unknown rule
+    if rule == "gain":
         return choose_gain(scores, flagged, label_mix=label_mix, label_mix_guard=label_mix_guard)
     gains = gains or {}
     eligible = [c for c in scores if c not in set(flagged)]
@@ -349,15 +350,16 @@ def choose_gain(scores: Mapping[str, Mapping[str, float | None]], flagged: Seque
     from scipy.stats import rankdata
 
     by, veto = GAIN_VALIDATORS
+    flagged = set(flagged)
 
     def val(c: str, v: str) -> float | None:
         x = scores[c].get(v)
         return None if x is None or (isinstance(x, float) and math.isnan(x)) else float(x)
 
     base_veto = val("none", veto)
-    vetoed = [c for c in scores if c != "none" and c not in set(flagged) and base_veto is not None
+    vetoed = [c for c in scores if c != "none" and c not in flagged and base_veto is not None
               and val(c, veto) is not None and val(c, veto) < base_veto - tolerance]
-    eligible = [c for c in scores if c not in set(flagged) and c not in vetoed and val(c, by) is not None]
+    eligible = [c for c in scores if c not in flagged and c not in vetoed and val(c, by) is not None]
     ranks: dict[str, dict[str, float]] = {c: {} for c in scores}
     if eligible:
         for c, r in zip(eligible, rankdata([-val(c, by) for c in eligible], method="average"), strict=True):
@@ -519,7 +521,7 @@ def adapt(task: TaskSpec | str | Path, candidates: str | Sequence | Mapping = "a
             if collapsed:
                 flagged.append(label)
             cand_out[label] = {"method": cands[label][0], "params": cands[label][1],
-                               "scores": {v: res[v].get("score") for v in (*DECISION_VALIDATORS, "doc")},
+                               "scores": {v: res[v].get("score") for v in dict.fromkeys((*DECISION_VALIDATORS, *GAIN_VALIDATORS))},
                                "predicted_target_accuracy": res["atc"].get("score"),
                                "flags": flags, "excluded": collapsed}
         gains = {label: gain_over(oofs[label], oofs["none"], sw) for label in results if label != "none"}

@@ -59,8 +59,10 @@ POS_PAIRS = (("email", "reviews"), ("answers", "reviews"), ("email", "weblog"))
 VALIDATORS = (*DECISION_VALIDATORS, *EXTRA_VALIDATORS)
 
 
-def _cands(kind: str, params: dict | None = None) -> dict:
-    return {c: [c, dict(params or {})] for c in AUTO_CANDIDATES[kind]}  # a copy per candidate
+def _cands(kind: str, params: dict | None = None, own: dict | None = None) -> dict:
+    """``{candidate: [method, params]}`` for the ``auto`` candidates of ``kind``: ``params`` for every
+    one (a copy each), ``own[candidate]`` over them."""
+    return {c: [c, {**(params or {}), **(own or {}).get(c, {})}] for c in AUTO_CANDIDATES[kind]}
 
 
 def _units(bench, seeds, tasks: dict, kind: str, params: dict | None = None, own: dict | None = None) -> dict:
@@ -68,9 +70,7 @@ def _units(bench, seeds, tasks: dict, kind: str, params: dict | None = None, own
     reverse order (a second process on the same cache meets the first one in the middle); the result
     keeps the pairs' order."""
     order = list(tasks)[::-1] if os.environ.get("NLPTA_BENCH_REVERSE") == "1" else list(tasks)
-    cands = _cands(kind, params)
-    for c, p in (own or {}).items():
-        cands[c][1].update(p)
+    cands = _cands(kind, params, own)
     got = {pair: {s: {**bench.measure(measure_choice, seed=s, task=tasks[pair].to_dict(), candidates=cands,
                                       folds=FOLDS, max_rows=MAX_ROWS),
                       "diagnosis": bench.measure(measure_diagnosis, seed=s, task=tasks[pair].to_dict(),
@@ -126,27 +126,37 @@ def _estimate_tasks(which: str) -> dict:
 ESTIMATE_CANDIDATES = ("none", "reweight-clf", "scl-mi", "self-train", "label-shift")
 
 
-def compute_estimates(bench, seeds) -> dict:
-    """``{benchmark: {pair: {seed: measure_estimates result}}}`` (``NLPTA_BENCH_REVERSE=1``: the
-    units in reverse order, for a second process on the same cache)."""
-    cands = {c: [c, {}] for c in ESTIMATE_CANDIDATES}
-    todo = [(b, pair, spec) for b in ESTIMATE_SETS.values() for pair, spec in _estimate_tasks(b).items()]
+def _estimate_units(bench, seeds, sets, tasks, cands: dict, diagnosis: bool) -> dict:
+    """``{"units": {benchmark: {pair: {seed: measure_estimates result [+ "diagnosis"]}}}}`` over the
+    benchmarks ``sets.values()`` (``tasks(benchmark)``: their pairs' specs); ``NLPTA_BENCH_REVERSE=1``:
+    the units in reverse order, for a second process on the same cache."""
+    todo = [(b, pair, spec) for b in sets.values() for pair, spec in tasks(b).items()]
     if os.environ.get("NLPTA_BENCH_REVERSE") == "1":
         todo = todo[::-1]
-    got = {(b, pair): {s: bench.measure(measure_estimates, seed=s, task=spec.to_dict(), candidates=cands, folds=FOLDS,
-                                        max_rows=MAX_ROWS) for s in seeds} for b, pair, spec in todo}
-    return {"units": {b: {pair: got[(b, pair)] for pair in _estimate_tasks(b)} for b in ESTIMATE_SETS.values()}}
+
+    def unit(spec, s):
+        u = bench.measure(measure_estimates, seed=s, task=spec.to_dict(), candidates=cands, folds=FOLDS,
+                          max_rows=MAX_ROWS)
+        if not diagnosis:
+            return u
+        return {**u, "diagnosis": bench.measure(measure_diagnosis, seed=s, task=spec.to_dict(), max_rows=MAX_ROWS)}
+
+    got = {(b, pair): {s: unit(spec, s) for s in seeds} for b, pair, spec in todo}
+    return {"units": {b: {pair: got[(b, pair)] for pair in tasks(b)} for b in sets.values()}}
+
+
+def compute_estimates(bench, seeds) -> dict:
+    """``{benchmark: {pair: {seed: measure_estimates result}}}`` for the candidates it was measured with."""
+    return _estimate_units(bench, seeds, ESTIMATE_SETS, _estimate_tasks, {c: [c, {}] for c in ESTIMATE_CANDIDATES},
+                           diagnosis=False)
 
 
 # ------------------------------------------------------------------------------ the rules, on the estimates
 RULE_SETS = {"Blitzer (12 pairs)": "blitzer", "FDU-MTL, the `unlabel` file as target rows (10 pairs)": "fdu",
              "FDU-MTL, target rows with the test's label mix (10 pairs)": "fdu-train"}
 
-RULE_SHORT = {"blitzer": "Blitzer", "fdu": "FDU-MTL, `unlabel`", "fdu-train": "FDU-MTL, train split"}
-
-
 POS_RULE_SETS = {"EWT POS (3 genre pairs)": "pos"}
-RULE_SHORT["pos"] = "EWT POS"
+RULE_SHORT = {"blitzer": "Blitzer", "fdu": "FDU-MTL, `unlabel`", "fdu-train": "FDU-MTL, train split", "pos": "EWT POS"}
 
 
 def _rule_tasks(which: str) -> dict:
@@ -161,23 +171,9 @@ def compute_rules(bench, seeds, rule_sets: dict | None = None, kind: str = "sent
     """``{benchmark: {pair: {seed: measure_estimates result + "diagnosis"}}}`` for today's ``auto``
     candidates of ``kind`` (``NLPTA_BENCH_REVERSE=1``: the units in reverse order). POS gets no
     diagnosis: the label-mix guard is for classification only."""
-    rule_sets = RULE_SETS if rule_sets is None else rule_sets
-    cands = _cands(kind, POS_PARAMS if kind == "pos" else None)
-    if kind == "pos":
-        cands["self-train"][1].update(POS_OWN["self-train"])
-    todo = [(b, pair, spec) for b in rule_sets.values() for pair, spec in _rule_tasks(b).items()]
-    if os.environ.get("NLPTA_BENCH_REVERSE") == "1":
-        todo = todo[::-1]
-
-    def unit(spec, s):
-        u = bench.measure(measure_estimates, seed=s, task=spec.to_dict(), candidates=cands, folds=FOLDS,
-                          max_rows=MAX_ROWS)
-        if kind == "pos":
-            return dict(u)
-        return {**u, "diagnosis": bench.measure(measure_diagnosis, seed=s, task=spec.to_dict(), max_rows=MAX_ROWS)}
-
-    got = {(b, pair): {s: unit(spec, s) for s in seeds} for b, pair, spec in todo}
-    return {"units": {b: {pair: got[(b, pair)] for pair in _rule_tasks(b)} for b in rule_sets.values()}}
+    cands = _cands(kind, POS_PARAMS, POS_OWN) if kind == "pos" else _cands(kind)
+    return _estimate_units(bench, seeds, RULE_SETS if rule_sets is None else rule_sets, _rule_tasks, cands,
+                           diagnosis=kind != "pos")
 
 
 def compute_rules_pos(bench, seeds) -> dict:
@@ -189,11 +185,15 @@ RULES_POS_TITLE = "### Choosing without target labels: the `gain` rule on POS ta
 GOAL_CAPTURE, GOAL_WORST = 0.80, -0.01  # issue 20: >= 80% of the oracle's gain, never > 1 point below none
 
 
+def _candidates_of(sets: dict) -> list:
+    """The candidates of the first unit of ``{benchmark: {pair: {seed: unit}}}``."""
+    return list(next(iter(next(iter(next(iter(sets.values())).values())).values()))["candidates"])
+
+
 def render_rules(r: dict, title: str = RULES_TITLE, rule_sets: dict | None = None, lead: str | None = None) -> str:
     rule_sets = RULE_SETS if rule_sets is None else rule_sets
     sets = r["results"]["units"]
-    first = next(iter(next(iter(next(iter(sets.values())).values())).values()))
-    cands = list(first["candidates"])
+    cands = _candidates_of(sets)
     lead = lead or (f"Today's `auto` candidates ({', '.join(f'`{c}`' for c in cands)}: `sfa` has replaced `scl-mi`), "
                     "each fitted on the labeled source and the unlabeled target rows only, scored from one set of "
                     f"out-of-fold predictions per candidate ({FOLDS} source folds; each fold's model also predicts up "
@@ -214,11 +214,11 @@ def render_rules(r: dict, title: str = RULES_TITLE, rule_sets: dict | None = Non
     has_mix = any(label_mix(u) is not None for by_set in sets.values() for by in by_set.values() for u in by.values())
     hows = [RULE_GAIN, *([RULE_GAIN_UNGUARDED] if has_mix else []), *ESTIMATORS,
             *(f"{FIXED}{c}" for c in cands if c != "none")]
-    verdicts = []
+    verdicts, gains, by_set = [], {}, {}
     for name_set, which in rule_sets.items():
         if which not in sets:
             continue
-        units = {p: {int(s): u for s, u in by.items()} for p, by in sets[which].items()}
+        units = by_set[which] = {p: {int(s): u for s, u in by.items()} for p, by in sets[which].items()}
         n_pairs = len(units)
         for how in hows:
             s = summarize(units, how)
@@ -229,7 +229,7 @@ def render_rules(r: dict, title: str = RULES_TITLE, rule_sets: dict | None = Non
             lines.append(f"| {name_set} | {name} | {fmt_ci(s['chosen_acc'])} | {100 * s['gain']:+.2f} | {_captured(s)} | "
                          f"{s['n_below']} of {n_pairs} | {100 * s['worst']:+.1f} | {picks} |")
             if how == RULE_GAIN:
-                g = s
+                g = gains[which] = s
         lines.append(f"| {name_set} | `none` | {fmt_ci(g['none'])} | +0.00 | 0% | — | — | — |")
         lines.append(f"| {name_set} | oracle | {fmt_ci(g['oracle'])} | {100 * g['oracle_gain']:+.2f} | "
                      f"{'100%' if g['oracle_gain'] >= MIN_ORACLE_GAIN else 'n/a'} | — | — | — |")
@@ -244,11 +244,8 @@ def render_rules(r: dict, title: str = RULES_TITLE, rule_sets: dict | None = Non
     lines += ["", f"Per pair, the `gain` rule (chosen per seed, in seed order) beside `none` and `{beside}`:", "",
               f"| benchmark | pair | label mix (TV) | `none` | `{beside}` | chosen | chosen − none |",
               "|---|---|---:|---:|---:|---|---:|"]
-    for which in rule_sets.values():
-        if which not in sets:
-            continue
-        units = {p: {int(s): u for s, u in by.items()} for p, by in sets[which].items()}
-        g = summarize(units, RULE_GAIN)
+    for which, units in by_set.items():
+        g = gains[which]
         sfa = candidate_accuracy(units, beside)
         for pair, p in g["pairs"].items():
             tvs = [t for u in units[pair].values() if (t := label_mix(u)) is not None]
@@ -263,7 +260,7 @@ def render_rules(r: dict, title: str = RULES_TITLE, rule_sets: dict | None = Non
 
 
 def render_rules_pos(r: dict) -> str:
-    cands = list(next(iter(next(iter(next(iter(r["results"]["units"].values())).values())).values()))["candidates"])
+    cands = _candidates_of(r["results"]["units"])
     lead = (f"The `auto` POS candidates ({', '.join(f'`{c}`' for c in cands)}) in the CPU protocol of the POS choice "
             f"table above ({POS_LIMIT:,} source sentences per seed, {POS_UNLABELED:,} untagged target sentences, the "
             f"feature tagger with max_iter {POS_MAX_ITER}, `self-train` with {POS_ROUNDS} round), scored from one set "
@@ -275,7 +272,7 @@ def render_rules_pos(r: dict) -> str:
 def render_estimates(r: dict) -> str:
     all_units = {b: {p: {int(s): u for s, u in by.items()} for p, by in units.items()}
                  for b, units in r["results"]["units"].items()}
-    cands = list(next(iter(next(iter(next(iter(all_units.values())).values())).values()))["candidates"])
+    cands = _candidates_of(all_units)
     lines = ["### Choosing without target labels: how close is each estimate of the target accuracy?", "",
              "Five validators' scores are estimates of a candidate's target accuracy: source CV, IWCV, DEV, and two "
              "that read the candidate's confidence on the target rows: ATC (Garg et al. 2022: the share of target "
